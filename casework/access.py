@@ -1,0 +1,159 @@
+"""Who may see and do what (DESIGN §6), in one place.
+
+Staff authenticate with a bearer token; claimants with their appeal reference and access code.
+Officers see appeals their country takes part in and act on those their country handles;
+mediators act on mediations assigned to them (or, unassigned, handled by their country);
+tribunals see and act on appeals escalated to them. Oversight and admins see no case data.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+
+from flask import current_app, request
+from sqlalchemy import and_, false, or_
+from sqlalchemy.sql import ColumnElement
+
+from casework.clock import now
+from casework.db import db
+from casework.errors import Forbidden, NotFound, Unauthorized
+from casework.models import ApiToken, Appeal, AppealCountry, User
+from sqlmodel import select
+
+ACCESS_CODE_BYTES = 15  # 120 bits: far beyond guessing, short enough to read out on the phone
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Whoever performs an action: a staff user, the claimant, or the deadline sweep."""
+
+    role: str
+    label: str
+    user: User | None = None
+
+    @classmethod
+    def staff(cls, user: User) -> "Actor":
+        return cls(role=user.role, label=user.email, user=user)
+
+
+CLAIMANT = Actor(role="claimant", label="claimant")
+SYSTEM = Actor(role="system", label="system")
+
+
+# --- secrets -------------------------------------------------------------------------------
+
+def new_access_code() -> str:
+    raw = base64.b32encode(secrets.token_bytes(ACCESS_CODE_BYTES)).decode()
+    return "-".join(raw[i : i + 4] for i in range(0, len(raw), 4))
+
+
+def _normalise_code(code: str) -> bytes:
+    return "".join(ch for ch in code.upper() if ch.isalnum()).encode()
+
+
+def hash_access_code(code: str) -> str:
+    """Keyed hash: a copy of the database alone does not allow testing guesses offline."""
+    key = hashlib.sha256(b"casework-access-code:" + current_app.config["SECRET_KEY"].encode()).digest()
+    return hmac.new(key, _normalise_code(code), hashlib.sha256).hexdigest()
+
+
+def new_api_token() -> str:
+    return "cw_" + secrets.token_urlsafe(32)
+
+
+def hash_api_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+# --- authentication --------------------------------------------------------------------------
+
+def current_staff(required: bool = True) -> User | None:
+    """The staff user of a bearer token; 401 when it is missing or not valid."""
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        if required:
+            raise Unauthorized("A bearer token is required (Authorization: Bearer <token>).")
+        return None
+    row = db.session.exec(
+        select(ApiToken, User)
+        .join(User, User.id == ApiToken.user_id)
+        .where(ApiToken.token_hash == hash_api_token(token.strip()))
+    ).first()
+    if row is None:
+        raise Unauthorized("The token is not valid.")
+    api_token, user = row
+    moment = now()
+    if api_token.revoked_at is not None or (api_token.expires_at and api_token.expires_at <= moment) or not user.active:
+        raise Unauthorized("The token is not valid.")
+    return user
+
+
+def claimant_appeal(reference: str, code: str | None) -> Appeal:
+    """The appeal a reference and access code open. An unknown reference and a wrong code get
+    the same 404, after the same work, so neither reveals that the other was right."""
+    if not code:
+        raise Unauthorized("The access code is required (X-Access-Code header).")
+    given = hash_access_code(code)
+    appeal = find_appeal(reference)
+    stored = appeal.access_code_hash if appeal is not None else "0" * 64
+    if not hmac.compare_digest(given, stored) or appeal is None:
+        raise NotFound("No appeal matches this reference and access code.")
+    return appeal
+
+
+def find_appeal(reference: str) -> Appeal | None:
+    return db.session.exec(select(Appeal).where(Appeal.reference == reference)).unique().first()
+
+
+# --- visibility and permission ---------------------------------------------------------------
+
+def visible_filter(user: User) -> ColumnElement:
+    """SQL condition selecting the appeals ``user`` may see."""
+    if user.role == "officer" and user.country:
+        involving = select(AppealCountry.appeal_id).where(AppealCountry.country == user.country)
+        return Appeal.id.in_(involving)
+    if user.role == "mediator":
+        return or_(
+            Appeal.mediator_id == user.id,
+            and_(Appeal.mediator_id.is_(None), Appeal.handling_country == user.country, Appeal.state == "in_mediation"),
+        )
+    if user.role == "tribunal" and user.tribunal_code:
+        return Appeal.tribunal_code == user.tribunal_code
+    return false()
+
+
+def can_see(user: User, appeal: Appeal) -> bool:
+    if user.role == "officer":
+        return user.country in appeal.country_codes
+    if user.role == "mediator":
+        return appeal.mediator_id == user.id or (
+            appeal.mediator_id is None and appeal.handling_country == user.country and appeal.state == "in_mediation"
+        )
+    if user.role == "tribunal":
+        return bool(user.tribunal_code) and appeal.tribunal_code == user.tribunal_code
+    return False
+
+
+def can_act(user: User, appeal: Appeal) -> bool:
+    """Whether ``user`` may act on a visible appeal at all (the workflow then says which action)."""
+    if user.role == "officer":
+        return appeal.handling_country == user.country
+    return user.role in ("mediator", "tribunal") and can_see(user, appeal)
+
+
+def load_visible(reference: str, user: User) -> Appeal:
+    """The appeal, or 404 whether it does not exist or is not the caller's to see."""
+    appeal = find_appeal(reference)
+    if appeal is None or not can_see(user, appeal):
+        raise NotFound("No such appeal.")
+    return appeal
+
+
+def require_can_act(user: User, appeal: Appeal) -> None:
+    if not can_act(user, appeal):
+        raise Forbidden("Only the institution handling this appeal may act on it.")

@@ -1,0 +1,143 @@
+"""Turning appeals, events and notices into the JSON shapes of API.md."""
+
+from __future__ import annotations
+
+from flask_babel import force_locale
+from sqlmodel import Session, select
+
+from casework import operations
+from casework.access import can_act
+from casework.clock import isoformat, now
+from casework.deadlines import schedule
+from casework.i18n import ACTION_LABELS, DEADLINE_LABELS, NEXT_STEPS, STATE_LABELS
+from casework.models import Appeal, Deadline, Event, Notice, User
+
+
+def _email(session: Session, user_id: int | None) -> str | None:
+    if user_id is None:
+        return None
+    user = session.get(User, user_id)
+    return user.email if user else None
+
+
+def deadline_json(row: Deadline) -> dict:
+    return {
+        "kind": row.kind,
+        "due_at": isoformat(row.due_at),
+        "due_on": row.due_on.isoformat(),
+        "timezone": row.timezone,
+        "jurisdiction": row.jurisdiction,
+        "status": row.status,
+    }
+
+
+def is_overdue(appeal: Appeal) -> bool:
+    return appeal.overdue_since is not None or (appeal.next_due_at is not None and appeal.next_due_at < now())
+
+
+def appeal_json(session: Session, appeal: Appeal, viewer: User | None, deadlines: list[Deadline] | None = None) -> dict:
+    claimant = appeal.claimant
+    if deadlines is None:
+        deadlines = schedule.listed(session, appeal)
+    actions = operations.allowed_actions(appeal, viewer.role) if viewer is not None and can_act(viewer, appeal) else []
+    return {
+        "reference": appeal.reference,
+        "version": appeal.version,
+        "state": appeal.state,
+        "outcome": appeal.outcome,
+        "review_outcome": appeal.review_outcome,
+        "claimant": {
+            "name": claimant.name,
+            "birth_date": claimant.birth_date.isoformat() if claimant.birth_date else None,
+            "residence_country": claimant.residence_country,
+            "preferred_language": claimant.preferred_language,
+            "email": claimant.email,
+            "personal_ids": [{"country": p.country, "scheme": p.scheme, "value": p.value} for p in claimant.personal_ids],
+        },
+        "contested_decision": {
+            "institution_country": appeal.decision_country,
+            "institution_name": appeal.decision_institution.name,
+            "reference": appeal.decision_reference,
+            "benefit": appeal.benefit,
+            "decision_date": appeal.decision_date.isoformat(),
+            "notified_on": appeal.notified_on.isoformat(),
+        },
+        "grounds": appeal.grounds,
+        "involved_countries": appeal.involved_countries,
+        "receiving_country": appeal.receiving_country,
+        "handling_country": appeal.handling_country,
+        "handling_institution_name": appeal.handling_institution.name,
+        "tribunal": appeal.tribunal_code,
+        "lodged_at": isoformat(appeal.lodged_at),
+        "filing_deadline": appeal.filing_deadline.isoformat(),
+        "filed_in_time": appeal.filed_in_time,
+        "late_filing_reason": appeal.late_filing_reason,
+        "mediation_extended": appeal.mediation_extended,
+        "hearing": {"hearing_at": isoformat(appeal.hearing_at), "mode": appeal.hearing_mode} if appeal.hearing_at else None,
+        "assigned_officer": _email(session, appeal.assigned_officer_id),
+        "mediator": _email(session, appeal.mediator_id),
+        "overdue": is_overdue(appeal),
+        "deadlines": [deadline_json(row) for row in deadlines],
+        "allowed_actions": actions,
+        "created_at": isoformat(appeal.created_at),
+        "updated_at": isoformat(appeal.updated_at),
+        "closed_at": isoformat(appeal.closed_at),
+    }
+
+
+def event_json(event: Event) -> dict:
+    return {
+        "seq": event.seq,
+        "action": event.action,
+        "from_state": event.from_state,
+        "to_state": event.to_state,
+        "actor": event.actor,
+        "occurred_at": isoformat(event.occurred_at),
+        "recorded_at": isoformat(event.recorded_at),
+        "payload": event.payload,
+        "hash": event.hash,
+        "prev_hash": event.prev_hash,
+    }
+
+
+def notice_json(notice: Notice) -> dict:
+    return {
+        "id": notice.id,
+        "recipient_role": notice.recipient_role,
+        "language": notice.language,
+        "subject": notice.subject,
+        "body": notice.body,
+        "created_at": isoformat(notice.created_at),
+        "sent_at": isoformat(notice.sent_at),
+    }
+
+
+# What a claimant's timeline shows: the steps, never who did them or what officers wrote.
+def status_json(session: Session, appeal: Appeal, language: str) -> dict:
+    """The claimant's view, in ``language``: no internal notes, no other person's data."""
+    events = session.exec(select(Event).where(Event.appeal_id == appeal.id).order_by(Event.seq)).all()
+    pending = [row for row in schedule.listed(session, appeal) if row.status in ("pending", "paused")]
+    notices = session.exec(
+        select(Notice).where(Notice.appeal_id == appeal.id, Notice.recipient_role == "claimant").order_by(Notice.id)
+    ).all()
+    with force_locale(language):
+        return {
+            "reference": appeal.reference,
+            "version": appeal.version,
+            "state": appeal.state,
+            "outcome": appeal.outcome,
+            "stage": str(STATE_LABELS[appeal.state]),
+            "next_step": str(NEXT_STEPS[appeal.state]),
+            "deadlines": [
+                {"kind": row.kind, "due_on": row.due_on.isoformat(), "label": str(DEADLINE_LABELS[row.kind])}
+                for row in pending
+            ],
+            "timeline": [
+                {"at": isoformat(event.occurred_at), "label": str(ACTION_LABELS.get(event.action, event.action))}
+                for event in events
+                if event.action != "assign"
+            ],
+            "notices": [notice_json(notice) for notice in notices],
+            "allowed_actions": operations.allowed_actions(appeal, "claimant"),
+            "language": language,
+        }

@@ -1,0 +1,1 @@
+"""Legal time limits: period arithmetic (calendar) and deadline rows on appeals."""

@@ -1,0 +1,276 @@
+"""Deadline rows on appeals: started, paused, resumed, extended and ended by the operations, in
+the same transaction as the transition that causes them.
+
+Each row keeps the rule and inputs that produced its ``due_at``; a stored deadline is never
+recomputed silently. Reminders are child rows of the deadline they announce; the sweep fires
+both kinds the same way.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from flask import current_app
+from sqlalchemy import func
+from sqlmodel import Session, select
+
+from casework.deadlines import calendar
+from casework.models import Appeal, Deadline, Tribunal
+
+# Kinds listed on the appeal (API.md); reminders are notices, not listed.
+PUBLIC_KINDS = (
+    "forwarding",
+    "admissibility",
+    "review",
+    "information",
+    "claimant_response",
+    "mediation",
+    "tribunal_acknowledgement",
+)
+# Deadlines whose expiry moves the appeal (the timer action the sweep fires).
+TIMER_ACTION = {
+    "review": "review_timeout",
+    "information": "information_timeout",
+    "claimant_response": "response_timeout",
+    "mediation": "mediation_timeout",
+}
+# Deadlines whose expiry only flags the appeal overdue and tells the people concerned.
+FLAG_KINDS = ("forwarding", "admissibility", "tribunal_acknowledgement")
+REMINDER = "reminder"
+HEARING_REMINDER = "hearing_reminder"
+OPEN_STATUSES = ("pending", "paused")
+# Claimant deadlines are announced 7 days ahead; officers', mediators' and tribunals' 5 working days.
+CLAIMANT_REMINDER_DAYS = 7
+STAFF_REMINDER_WORKING_DAYS = 5
+HEARING_REMINDER_DAYS = (7, 1)
+
+
+def _config(name: str) -> dict:
+    return current_app.config.get(name) or {}
+
+
+def _subdiv(country: str) -> str | None:
+    return _config("HOLIDAY_SUBDIVISIONS").get(country)
+
+
+def _timezone(country: str) -> str:
+    return calendar.timezone_for(country, _config("TIMEZONES"))
+
+
+def period_for(kind: str) -> calendar.Period:
+    return calendar.stage_period(kind, _config("STAGE_PERIODS"))
+
+
+def filing_deadline(decision_country: str, notified_on, residence_country: str):
+    return calendar.filing_deadline(
+        decision_country, notified_on, residence_country=residence_country, overrides=_config("FILING_WINDOWS")
+    )
+
+
+def filing_window_end(decision_country: str, last_day) -> datetime:
+    return calendar.end_of_day(last_day, decision_country, _timezone(decision_country))
+
+
+def jurisdiction(session: Session, appeal: Appeal, kind: str) -> str:
+    """The country whose calendar governs a deadline: the receiving institution's for forwarding,
+    the tribunal's for its acknowledgement, the handling institution's for the rest."""
+    if kind == "forwarding":
+        return appeal.receiving_country
+    if kind == "tribunal_acknowledgement" and appeal.tribunal_code:
+        tribunal = session.get(Tribunal, appeal.tribunal_code)
+        if tribunal is not None:
+            return tribunal.country
+    return appeal.handling_country
+
+
+def _row_from_due(appeal: Appeal, kind: str, due: calendar.Due, started_at: datetime, parent_id=None) -> Deadline:
+    return Deadline(
+        appeal_id=appeal.id,
+        kind=kind,
+        parent_id=parent_id,
+        status="pending",
+        due_at=due.due_at,
+        due_on=due.due_on,
+        timezone=due.timezone,
+        jurisdiction=due.jurisdiction,
+        rule=due.rule,
+        started_at=started_at,
+    )
+
+
+def start(
+    session: Session,
+    appeal: Appeal,
+    kind: str,
+    started_at: datetime,
+    *,
+    period: calendar.Period | None = None,
+    for_claimant: bool = False,
+) -> Deadline:
+    """Start a deadline of ``kind`` counted from ``started_at``, with its reminder."""
+    country = jurisdiction(session, appeal, kind)
+    period = period or period_for(kind)
+    due = calendar.compute_due(started_at, period, country, subdiv=_subdiv(country), tz=_timezone(country))
+    rule = {**due.rule, "kind": kind, "timer": TIMER_ACTION.get(kind), "audience": "claimant" if for_claimant else "staff"}
+    row = _row_from_due(appeal, kind, calendar.Due(due.due_at, due.due_on, due.timezone, due.jurisdiction, rule), started_at)
+    session.add(row)
+    session.flush()
+    _add_reminder(session, appeal, row, started_at)
+    return row
+
+
+def _reminder_time(row: Deadline) -> datetime:
+    """The start of the local day on which the people concerned are reminded."""
+    if row.rule.get("audience") == "claimant":
+        day = row.due_on - timedelta(days=CLAIMANT_REMINDER_DAYS)
+    else:
+        day = calendar.add_working_days(
+            row.due_on, -STAFF_REMINDER_WORKING_DAYS, row.jurisdiction, _subdiv(row.jurisdiction)
+        )
+    return datetime.combine(day, datetime.min.time(), tzinfo=ZoneInfo(row.timezone)).astimezone(ZoneInfo("UTC"))
+
+
+def _add_reminder(session: Session, appeal: Appeal, row: Deadline, created_at: datetime) -> None:
+    remind_at = _reminder_time(row)
+    if remind_at <= created_at:
+        return  # too short a limit to announce; the notice of the step itself gives the date
+    session.add(
+        Deadline(
+            appeal_id=appeal.id,
+            kind=REMINDER,
+            parent_id=row.id,
+            status="pending",
+            due_at=remind_at,
+            due_on=remind_at.astimezone(ZoneInfo(row.timezone)).date(),
+            timezone=row.timezone,
+            jurisdiction=row.jurisdiction,
+            rule={"reminds": row.kind, "before": row.due_on.isoformat(), "audience": row.rule.get("audience")},
+            started_at=created_at,
+        )
+    )
+
+
+def open_rows(session: Session, appeal: Appeal) -> list[Deadline]:
+    return list(
+        session.exec(
+            select(Deadline).where(Deadline.appeal_id == appeal.id, Deadline.status.in_(OPEN_STATUSES)).order_by(Deadline.id)
+        )
+    )
+
+
+def _close(row: Deadline, ended_at: datetime, *, cancelled: bool) -> None:
+    row.ended_at = ended_at
+    if cancelled or row.kind in (REMINDER, HEARING_REMINDER):
+        row.status = "cancelled"
+    else:
+        row.status = "met" if ended_at <= row.due_at else "missed"
+
+
+def end_pending(session: Session, appeal: Appeal, ended_at: datetime, *, keep_paused: bool = False, cancelled=False) -> None:
+    """The stage ends: its deadlines are met (or missed, if it ended late) and reminders cancelled."""
+    appeal.overdue_since = None
+    flagged = select(Deadline).where(
+        Deadline.appeal_id == appeal.id, Deadline.status == "missed", Deadline.ended_at.is_(None)
+    )
+    for row in session.exec(flagged):
+        row.ended_at = ended_at
+    for row in open_rows(session, appeal):
+        if keep_paused and row.status == "paused":
+            continue
+        if keep_paused and row.kind == REMINDER and _parent_paused(session, row):
+            continue
+        _close(row, ended_at, cancelled=cancelled)
+
+
+def _parent_paused(session: Session, row: Deadline) -> bool:
+    parent = session.get(Deadline, row.parent_id) if row.parent_id else None
+    return parent is not None and parent.status == "paused"
+
+
+def cancel_kind(session: Session, appeal: Appeal, kind: str, at: datetime) -> None:
+    for row in open_rows(session, appeal):
+        if row.kind == kind:
+            _close(row, at, cancelled=True)
+
+
+def pause(session: Session, appeal: Appeal, kind: str, at: datetime) -> None:
+    """Stop a deadline's clock (the review while information is awaited); its reminder waits too."""
+    for row in open_rows(session, appeal):
+        if row.kind == kind and row.status == "pending":
+            row.status = "paused"
+            row.paused_at = at
+            for child in open_rows(session, appeal):
+                if child.parent_id == row.id:
+                    _close(child, at, cancelled=True)
+
+
+def resume(session: Session, appeal: Appeal, kind: str, at: datetime) -> None:
+    """Restart a paused clock: the paused time is added back, then rolled past days off."""
+    for row in open_rows(session, appeal):
+        if row.kind == kind and row.status == "paused":
+            due = calendar.Due(row.due_at, row.due_on, row.timezone, row.jurisdiction, row.rule)
+            shifted = calendar.shift_paused(due, max(at - row.paused_at, timedelta(0)), subdiv=_subdiv(row.jurisdiction))
+            row.due_at, row.due_on, row.rule = shifted.due_at, shifted.due_on, shifted.rule
+            row.status, row.paused_at = "pending", None
+            session.flush()
+            _add_reminder(session, appeal, row, at)
+
+
+def extend(session: Session, appeal: Appeal, kind: str, period: calendar.Period, at: datetime) -> None:
+    """Lengthen a running deadline by ``period`` counted from its current last day."""
+    for row in open_rows(session, appeal):
+        if row.kind == kind and row.status == "pending":
+            last = calendar.last_day(row.due_on, period, row.jurisdiction, _subdiv(row.jurisdiction))
+            previous = row.due_at
+            row.due_at = calendar.end_of_day(last, row.jurisdiction, row.timezone)
+            row.due_on = last
+            row.rule = {**row.rule, "extension": {"period": str(period), "previous_due_at": previous.isoformat(), "at": at.isoformat()}}
+            for child in open_rows(session, appeal):
+                if child.parent_id == row.id:
+                    _close(child, at, cancelled=True)
+            session.flush()
+            _add_reminder(session, appeal, row, at)
+
+
+def schedule_hearing_reminders(session: Session, appeal: Appeal, hearing_at: datetime, at: datetime) -> None:
+    """Remind the parties 7 days and 1 day before a hearing (replacing reminders of an earlier date)."""
+    cancel_kind(session, appeal, HEARING_REMINDER, at)
+    country = jurisdiction(session, appeal, "tribunal_acknowledgement")
+    zone = _timezone(country)
+    for days in HEARING_REMINDER_DAYS:
+        remind_at = hearing_at - timedelta(days=days)
+        if remind_at <= at:
+            continue
+        session.add(
+            Deadline(
+                appeal_id=appeal.id,
+                kind=HEARING_REMINDER,
+                status="pending",
+                due_at=remind_at,
+                due_on=remind_at.astimezone(ZoneInfo(zone)).date(),
+                timezone=zone,
+                jurisdiction=country,
+                rule={"hearing_at": hearing_at.isoformat(), "days_before": days},
+                started_at=at,
+            )
+        )
+
+
+def refresh_next_due(session: Session, appeal: Appeal) -> None:
+    """Keep the appeal's nearest pending deadline, the officer queue's sort key."""
+    session.flush()
+    appeal.next_due_at = session.exec(
+        select(func.min(Deadline.due_at)).where(
+            Deadline.appeal_id == appeal.id, Deadline.status == "pending", Deadline.kind.in_(PUBLIC_KINDS)
+        )
+    ).one()
+
+
+def listed(session: Session, appeal: Appeal) -> list[Deadline]:
+    """The deadlines shown on the appeal, oldest first."""
+    return list(
+        session.exec(
+            select(Deadline).where(Deadline.appeal_id == appeal.id, Deadline.kind.in_(PUBLIC_KINDS)).order_by(Deadline.id)
+        )
+    )

@@ -1,0 +1,140 @@
+"""Notices: what each party is told about each step, in the recipient's own language and
+timezone. Subject and body are rendered once and stored; delivery reads the stored text, so an
+issued notice never changes when a translation does.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+from babel.dates import format_date, format_datetime
+from flask import current_app, render_template
+from flask_babel import force_locale
+from sqlmodel import Session, select
+
+from casework.countries import LANGUAGES
+from casework.deadlines import calendar
+from casework.i18n import ACTION_LABELS, DEADLINE_LABELS, NEXT_STEPS, OUTCOME_LABELS, STATE_LABELS
+from casework.models import Appeal, Deadline, Event, Notice, Tribunal
+
+# The language an institution reads by default: its country's official one where Casework has it.
+COUNTRY_LANGUAGE = {
+    "DE": "de", "AT": "de", "LI": "de", "FR": "fr", "BE": "fr", "LU": "fr", "MC": "fr", "ES": "es", "PL": "pl",
+    "IT": "it", "SM": "it", "PT": "pt", "BR": "pt", "MA": "ar", "TN": "ar", "DZ": "ar", "EG": "ar",
+}
+# Who is told about what, beyond the claimant and the handling institution.
+TRIBUNAL_ACTIONS = {"request_tribunal", "end_mediation", "mediation_timeout", "acknowledge_referral",
+                    "schedule_hearing", "deliver_judgment", "remit", "withdraw"}
+MEDIATION_ACTIONS = {"request_mediation", "extend_mediation", "settle", "end_mediation", "mediation_timeout", "withdraw"}
+INVOLVED_ACTIONS = {"lodge", "forward", "decide_review", "review_timeout", "request_tribunal", "end_mediation",
+                    "mediation_timeout", "settle", "deliver_judgment", "remit", "withdraw", "declare_inadmissible",
+                    "accept_decision", "response_timeout"}
+SILENT_ACTIONS = {"assign"}
+
+
+def institution_language(country: str) -> str:
+    return COUNTRY_LANGUAGE.get(country, "en")
+
+
+def _recipients(session: Session, appeal: Appeal, action: str) -> list[dict]:
+    claimant = appeal.claimant
+    tz = calendar.timezone_for
+    people = [
+        {"role": "claimant", "address": claimant.email or "", "language": claimant.preferred_language,
+         "timezone": tz(claimant.residence_country)},
+        {"role": "institution", "address": f"institution:{appeal.handling_country}",
+         "language": institution_language(appeal.handling_country), "timezone": tz(appeal.handling_country)},
+    ]
+    if action in INVOLVED_ACTIONS:
+        others = sorted(appeal.country_codes - {appeal.handling_country})
+        people += [{"role": "involved_institution", "address": f"institution:{c}", "language": institution_language(c),
+                    "timezone": tz(c)} for c in others]
+    if action in MEDIATION_ACTIONS and (appeal.state == "in_mediation" or action != "withdraw"):
+        people.append({"role": "mediator", "address": f"mediation:{appeal.handling_country}",
+                       "language": institution_language(appeal.handling_country), "timezone": tz(appeal.handling_country)})
+    if action in TRIBUNAL_ACTIONS and appeal.tribunal_code:
+        tribunal = session.get(Tribunal, appeal.tribunal_code)
+        if tribunal is not None:
+            people.append({"role": "tribunal", "address": tribunal.contact,
+                           "language": (tribunal.languages or ["en"])[0], "timezone": tz(tribunal.country)})
+    return people
+
+
+def format_moment(value: datetime, language: str, timezone: str) -> str:
+    return format_datetime(value, format="long", locale=language, tzinfo=ZoneInfo(timezone))
+
+
+def format_day(value: date, language: str) -> str:
+    return format_date(value, format="long", locale=language)
+
+
+def _pending(session: Session, appeal: Appeal) -> list[Deadline]:
+    from casework.deadlines.schedule import PUBLIC_KINDS
+
+    return list(session.exec(
+        select(Deadline).where(Deadline.appeal_id == appeal.id, Deadline.status == "pending",
+                               Deadline.kind.in_(PUBLIC_KINDS)).order_by(Deadline.due_at)
+    ))
+
+
+def _render(template: str, recipient: dict, **context) -> tuple[str, str]:
+    language = recipient["language"] if recipient["language"] in LANGUAGES else "en"
+    with force_locale(language):
+        text = render_template(
+            template,
+            recipient=recipient,
+            language=language,
+            moment=lambda value: format_moment(value, language, recipient["timezone"]),
+            day=lambda value: format_day(value, language),
+            state_label=lambda s: str(STATE_LABELS[s]),
+            outcome_label=lambda o: str(OUTCOME_LABELS[o]) if o else "",
+            action_label=lambda a: str(ACTION_LABELS.get(a, a)),
+            deadline_label=lambda k: str(DEADLINE_LABELS.get(k, k)),
+            next_step=lambda s: str(NEXT_STEPS[s]),
+            **context,
+        )
+    subject, _, body = text.strip().partition("\n")
+    return subject.removeprefix("Subject:").strip(), body.strip() + "\n"
+
+
+def _store(session: Session, appeal: Appeal, recipient: dict, kind: str, subject: str, body: str, event_id=None) -> Notice:
+    notice = Notice(
+        appeal_id=appeal.id, event_id=event_id, kind=kind, recipient_role=recipient["role"],
+        recipient=recipient["address"], language=recipient["language"], subject=subject, body=body,
+    )
+    session.add(notice)
+    return notice
+
+
+def for_event(session: Session, appeal: Appeal, event: Event) -> list[Notice]:
+    """The notices one step causes, one per party concerned."""
+    if event.action in SILENT_ACTIONS or not current_app.config.get("NOTICES_ENABLED", True):
+        return []
+    session.flush()
+    deadlines = _pending(session, appeal)
+    issued = []
+    for recipient in _recipients(session, appeal, event.action):
+        subject, body = _render("notices/event.txt", recipient, appeal=appeal, event=event, deadlines=deadlines)
+        issued.append(_store(session, appeal, recipient, event.action, subject, body, event.id))
+    return issued
+
+
+def for_deadline(session: Session, appeal: Appeal, deadline: Deadline) -> list[Notice]:
+    """Notices of a reminder, or of a deadline that passed without its stage ending (overdue)."""
+    if not current_app.config.get("NOTICES_ENABLED", True):
+        return []
+    parent = session.get(Deadline, deadline.parent_id) if deadline.parent_id else None
+    audience = (parent or deadline).rule.get("audience", "staff")
+    recipients = _recipients(session, appeal, "deadline")
+    if deadline.kind == "hearing_reminder":
+        recipients += [r for r in _recipients(session, appeal, "schedule_hearing") if r["role"] == "tribunal"]
+    elif audience != "claimant" and deadline.kind != "hearing_reminder":
+        recipients = [r for r in recipients if r["role"] != "claimant"]
+    kind = "overdue" if deadline.kind not in ("reminder", "hearing_reminder") else deadline.kind
+    issued = []
+    for recipient in recipients:
+        subject, body = _render("notices/deadline.txt", recipient, appeal=appeal, deadline=deadline, parent=parent,
+                                kind=kind)
+        issued.append(_store(session, appeal, recipient, kind, subject, body))
+    return issued

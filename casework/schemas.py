@@ -1,0 +1,354 @@
+"""Request and response shapes of the API. The same pydantic models validate requests and
+generate the OpenAPI document (through spectree), so the two cannot drift apart."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Annotated, Literal, Optional, Union
+
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, EmailStr, Field, RootModel, model_validator
+
+from casework.clock import now
+from casework.countries import LANGUAGES, is_country
+from casework.models import BENEFITS
+from workflows.appeal import OUTCOMES, STATES, TIMER_ACTIONS
+
+
+def _country(value: str) -> str:
+    if not is_country(value):
+        raise ValueError(f"'{value}' is not an ISO 3166-1 alpha-2 country code")
+    return value
+
+
+def _not_future(value):
+    moment = now()
+    if isinstance(value, datetime) and value > moment:
+        raise ValueError("must not be in the future")
+    if not isinstance(value, datetime) and isinstance(value, date) and value > moment.date():
+        raise ValueError("must not be in the future")
+    return value
+
+
+Country = Annotated[str, Field(min_length=2, max_length=2, examples=["DE"]), AfterValidator(_country)]
+Language = Literal[LANGUAGES]  # type: ignore[valid-type]
+Benefit = Literal[BENEFITS]  # type: ignore[valid-type]
+PastDate = Annotated[date, AfterValidator(_not_future)]
+PastTime = Annotated[AwareDatetime, AfterValidator(_not_future)]
+Text = Annotated[str, Field(min_length=1, max_length=20000)]
+ShortText = Annotated[str, Field(min_length=1, max_length=200)]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+# --- lodging -------------------------------------------------------------------------------
+
+class PersonalIdIn(Strict):
+    country: Country
+    scheme: Annotated[str, Field(min_length=1, max_length=40)]
+    value: Annotated[str, Field(min_length=1, max_length=64)]
+
+
+class ClaimantIn(Strict):
+    name: ShortText
+    birth_date: Optional[PastDate] = None
+    residence_country: Country
+    preferred_language: Language = "en"
+    email: Optional[EmailStr] = None
+    personal_ids: list[PersonalIdIn] = Field(default_factory=list, max_length=20)
+
+
+class ContestedDecisionIn(Strict):
+    institution_country: Country
+    institution_name: ShortText
+    reference: Annotated[str, Field(max_length=100)] = ""
+    benefit: Benefit
+    decision_date: PastDate
+    notified_on: Optional[PastDate] = None
+
+    @model_validator(mode="after")
+    def _notified_after_decision(self):
+        if self.notified_on is not None and self.notified_on < self.decision_date:
+            raise ValueError("notified_on must not be before decision_date")
+        return self
+
+
+class LodgeIn(Strict):
+    claimant: ClaimantIn
+    contested_decision: ContestedDecisionIn
+    involved_countries: list[Country] = Field(default_factory=list, max_length=30)
+    grounds: Text
+    lodged_with_country: Optional[Country] = None
+    lodged_at: Optional[PastTime] = None
+
+
+# --- actions -------------------------------------------------------------------------------
+
+class ActionIn(Strict):
+    version: int = Field(description="The appeal version the client saw; a stale one gets 409 version_conflict.")
+    occurred_at: Optional[PastTime] = Field(
+        default=None, description="When it really happened (paper events); not before the previous event."
+    )
+
+
+class ForwardIn(ActionIn):
+    action: Literal["forward"]
+    to_country: Country
+    to_institution_name: ShortText
+
+
+class AdmitIn(ActionIn):
+    action: Literal["admit"]
+    late_filing_reason: Optional[Text] = None
+
+
+class DeclareInadmissibleIn(ActionIn):
+    action: Literal["declare_inadmissible"]
+    reason: Text
+
+
+class RequestInformationIn(ActionIn):
+    action: Literal["request_information"]
+    from_: Literal["claimant", "institution"] = Field(alias="from")
+    items: Union[Text, Annotated[list[Text], Field(min_length=1, max_length=50)]]
+    due_in_days: Optional[Annotated[int, Field(ge=7, le=90)]] = None
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, populate_by_name=True)
+
+
+class EmptyActionIn(ActionIn):
+    action: Literal["receive_information", "accept_decision", "request_mediation", "request_tribunal", "withdraw",
+                    "acknowledge_referral"]
+
+
+class DecideReviewIn(ActionIn):
+    action: Literal["decide_review"]
+    outcome: Literal["granted", "partially_granted", "refused"]
+    reasons: Text
+
+
+class ReasonIn(ActionIn):
+    action: Literal["extend_mediation", "end_mediation"]
+    reason: Text
+
+
+class SettleIn(ActionIn):
+    action: Literal["settle"]
+    terms: Text
+
+
+class ScheduleHearingIn(ActionIn):
+    action: Literal["schedule_hearing"]
+    hearing_at: AwareDatetime
+    mode: Literal["in_person", "video", "telephone", "paper"]
+
+
+class DeliverJudgmentIn(ActionIn):
+    action: Literal["deliver_judgment"]
+    outcome: Literal["allowed", "partially_allowed", "dismissed"]
+    reasons: Text
+
+
+class RemitIn(ActionIn):
+    action: Literal["remit"]
+    instructions: Text
+
+
+class AssignIn(ActionIn):
+    action: Literal["assign"]
+    user: EmailStr
+
+
+class TimerActionIn(ActionIn):
+    """Timer actions are fired only by the deadline sweep: through the API they get 409."""
+
+    action: Literal[TIMER_ACTIONS]  # type: ignore[valid-type]
+
+
+AnyAction = Annotated[
+    Union[
+        ForwardIn, AdmitIn, DeclareInadmissibleIn, RequestInformationIn, EmptyActionIn, DecideReviewIn, ReasonIn,
+        SettleIn, ScheduleHearingIn, DeliverJudgmentIn, RemitIn, AssignIn, TimerActionIn,
+    ],
+    Field(discriminator="action"),
+]
+
+
+class ActionRequest(RootModel[AnyAction]):
+    """``{"action": "<name>", "version": <int>, ...the action's fields}``."""
+
+
+class ClaimantActionRequest(Strict):
+    action: Literal["withdraw", "accept_decision", "request_mediation", "request_tribunal"]
+    version: Optional[int] = None
+
+
+# --- queries -------------------------------------------------------------------------------
+
+class QueueQuery(Strict):
+    state: Optional[Literal[STATES]] = None  # type: ignore[valid-type]
+    handling_country: Optional[Country] = None
+    benefit: Optional[Benefit] = None
+    overdue: Optional[bool] = None
+    limit: Annotated[int, Field(ge=1, le=200)] = 50
+    after: Optional[Annotated[str, Field(max_length=200)]] = None
+
+
+class PageQuery(Strict):
+    limit: Annotated[int, Field(ge=1, le=200)] = 50
+    after: Optional[Annotated[str, Field(max_length=200)]] = None
+
+
+class StatusQuery(Strict):
+    lang: Optional[Language] = None
+
+
+# --- responses -----------------------------------------------------------------------------
+
+class PersonalIdOut(BaseModel):
+    country: str
+    scheme: str
+    value: str
+
+
+class ClaimantOut(BaseModel):
+    name: str
+    birth_date: Optional[date]
+    residence_country: str
+    preferred_language: str
+    email: Optional[str]
+    personal_ids: list[PersonalIdOut]
+
+
+class ContestedDecisionOut(BaseModel):
+    institution_country: str
+    institution_name: str
+    reference: str
+    benefit: str
+    decision_date: date
+    notified_on: date
+
+
+class DeadlineOut(BaseModel):
+    kind: str
+    due_at: str
+    due_on: date
+    timezone: str
+    jurisdiction: str
+    status: Literal["pending", "paused", "met", "missed", "cancelled"]
+
+
+class HearingOut(BaseModel):
+    hearing_at: str
+    mode: str
+
+
+class AppealOut(BaseModel):
+    reference: str
+    version: int
+    state: Literal[STATES]  # type: ignore[valid-type]
+    outcome: Optional[Literal[OUTCOMES]]  # type: ignore[valid-type]
+    review_outcome: Optional[str]
+    claimant: ClaimantOut
+    contested_decision: ContestedDecisionOut
+    grounds: str
+    involved_countries: list[str]
+    receiving_country: str
+    handling_country: str
+    handling_institution_name: str
+    tribunal: Optional[str]
+    lodged_at: str
+    filing_deadline: date
+    filed_in_time: bool
+    late_filing_reason: Optional[str]
+    mediation_extended: bool
+    hearing: Optional[HearingOut]
+    assigned_officer: Optional[str]
+    mediator: Optional[str]
+    overdue: bool
+    deadlines: list[DeadlineOut]
+    allowed_actions: list[str]
+    created_at: str
+    updated_at: str
+    closed_at: Optional[str]
+
+
+class LodgedAppealOut(AppealOut):
+    access_code: str = Field(description="Shown this once only; the claimant's key to the status page.")
+
+
+class AppealPage(BaseModel):
+    items: list[AppealOut]
+    next: Optional[str]
+
+
+class EventOut(BaseModel):
+    seq: int
+    action: str
+    from_state: Optional[str]
+    to_state: str
+    actor: str
+    occurred_at: str
+    recorded_at: str
+    payload: dict
+    hash: str
+    prev_hash: str
+
+
+class EventList(BaseModel):
+    items: list[EventOut]
+
+
+class NoticeOut(BaseModel):
+    id: int
+    recipient_role: str
+    language: str
+    subject: str
+    body: str
+    created_at: str
+    sent_at: Optional[str]
+
+
+class NoticeList(BaseModel):
+    items: list[NoticeOut]
+
+
+class StatusDeadlineOut(BaseModel):
+    kind: str
+    due_on: date
+    label: str
+
+
+class TimelineEntry(BaseModel):
+    at: str
+    label: str
+
+
+class StatusOut(BaseModel):
+    reference: str
+    state: str
+    outcome: Optional[str]
+    stage: str
+    next_step: str
+    deadlines: list[StatusDeadlineOut]
+    timeline: list[TimelineEntry]
+    notices: list[NoticeOut]
+    allowed_actions: list[str]
+    language: str
+    version: int
+
+
+class ErrorBody(BaseModel):
+    code: str
+    message: str
+    details: Optional[Union[list, dict]] = None
+
+
+class ErrorOut(BaseModel):
+    error: ErrorBody
+
+
+class HealthOut(BaseModel):
+    status: str
+    database: str
