@@ -29,7 +29,9 @@ def create_app(test_config: dict | None = None) -> Flask:
     app = Flask(
         __name__,
         instance_relative_config=True,
-        instance_path=os.environ.get("CASEWORK_INSTANCE_PATH") or os.path.join(root, "instance"),
+        instance_path=(test_config or {}).get("INSTANCE_PATH")
+        or os.environ.get("CASEWORK_INSTANCE_PATH")
+        or os.path.join(root, "instance"),
         template_folder=os.path.join(root, "templates"),
     )
     app.config.from_object("casework.config")

@@ -1,0 +1,74 @@
+"""Fixtures: an app on a fresh database per test (SQLite always; PostgreSQL when
+CASEWORK_TEST_DATABASE_URL is set), a client, and factories for staff and appeals."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+from sqlalchemy import text
+from sqlmodel import SQLModel
+
+from casework import create_app
+from casework.db import create_schema, make_engine
+from tests.factories import Factory
+
+PG_URL = os.environ.get("CASEWORK_TEST_DATABASE_URL")
+DATABASES = ["sqlite"] + (["postgresql"] if PG_URL else [])
+
+
+def _reset_postgres(url: str) -> None:
+    engine = make_engine(url)
+    create_schema(engine)
+    tables = ", ".join(f'"{t.name}"' for t in SQLModel.metadata.sorted_tables)
+    with engine.begin() as conn:
+        conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+    create_schema(engine)
+    engine.dispose()
+
+
+@pytest.fixture(params=DATABASES)
+def database_url(request, tmp_path):
+    if request.param == "postgresql":
+        _reset_postgres(PG_URL)
+        return PG_URL
+    return f"sqlite:///{tmp_path / 'casework.db'}"
+
+
+@pytest.fixture
+def make_app(tmp_path, database_url):
+    """Build an app on the test database; extra settings override the test defaults."""
+
+    def build(**overrides):
+        config = {
+            "TESTING": True,
+            "SECRET_KEY": "test-secret-key",
+            "DATABASE_URL": database_url,
+            "INSTANCE_PATH": str(tmp_path / "instance"),
+            **overrides,
+        }
+        return create_app(config)
+
+    return build
+
+
+@pytest.fixture
+def app(make_app):
+    app = make_app()
+    yield app
+    app.extensions["casework.db"].dispose()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+@pytest.fixture
+def factory(app, client):
+    return Factory(app, client)

@@ -1,0 +1,163 @@
+"""Factories for tests: staff with tokens, lodging bodies, and appeals brought to any state
+through the real API (so every invariant of a real appeal holds)."""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+
+from casework.access import hash_api_token, new_api_token
+from casework.db import db, writing
+from casework.models import ApiToken, User
+
+_counter = itertools.count(1)
+
+
+@dataclass
+class Staff:
+    user_id: int
+    email: str
+    role: str
+    country: str | None
+    token: str
+
+    @property
+    def headers(self) -> dict:
+        return {"Authorization": f"Bearer {self.token}"}
+
+
+def lodge_body(**overrides) -> dict:
+    """A valid lodging body (API.md's example); keyword overrides replace top-level or nested keys
+    given as ``claimant__name="..."``."""
+    body = {
+        "claimant": {
+            "name": "Ana Kowalska",
+            "birth_date": "1958-03-14",
+            "residence_country": "ES",
+            "preferred_language": "pl",
+            "email": "ana@example.org",
+            "personal_ids": [{"country": "PL", "scheme": "PESEL", "value": "58031412345"}],
+        },
+        "contested_decision": {
+            "institution_country": "DE",
+            "institution_name": "Deutsche Rentenversicherung",
+            "reference": "DRV-2026-55",
+            "benefit": "old_age_pension",
+            "decision_date": "2026-09-01",
+            "notified_on": "2026-09-04",
+        },
+        "involved_countries": ["PL"],
+        "grounds": "Contribution periods in Poland 1979-1990 were not aggregated.",
+        "lodged_at": "2026-09-20T10:00:00Z",
+    }
+    for key, value in overrides.items():
+        if "__" in key:
+            outer, inner = key.split("__", 1)
+            if value is None:
+                body[outer].pop(inner, None)
+            else:
+                body[outer][inner] = value
+        elif value is None:
+            body.pop(key, None)
+        else:
+            body[key] = value
+    return body
+
+
+# The actions that bring a fresh appeal (lodged with the competent DE institution) to each state.
+PATH = {
+    "lodged": [],
+    "under_review": [("officer", {"action": "admit"})],
+    "awaiting_information": [
+        ("officer", {"action": "admit"}),
+        ("officer", {"action": "request_information", "from": "claimant", "items": ["Certificates"]}),
+    ],
+    "awaiting_claimant": [
+        ("officer", {"action": "admit"}),
+        ("officer", {"action": "decide_review", "outcome": "refused", "reasons": "No proof of periods."}),
+    ],
+    "in_mediation": [
+        ("officer", {"action": "admit"}),
+        ("officer", {"action": "decide_review", "outcome": "refused", "reasons": "No proof of periods."}),
+        ("officer", {"action": "request_mediation"}),
+    ],
+    "escalated": [
+        ("officer", {"action": "admit"}),
+        ("officer", {"action": "decide_review", "outcome": "refused", "reasons": "No proof of periods."}),
+        ("officer", {"action": "request_tribunal"}),
+    ],
+    "before_tribunal": [
+        ("officer", {"action": "admit"}),
+        ("officer", {"action": "decide_review", "outcome": "refused", "reasons": "No proof of periods."}),
+        ("officer", {"action": "request_tribunal"}),
+        ("tribunal", {"action": "acknowledge_referral"}),
+    ],
+    "closed": [("officer", {"action": "withdraw"})],
+}
+
+
+class Factory:
+    def __init__(self, app, client):
+        self.app = app
+        self.client = client
+        self._staff: dict[tuple, Staff] = {}
+
+    def staff(self, role: str = "officer", country: str | None = "DE", tribunal: str | None = None) -> Staff:
+        """A staff user with a token; the same one for the same role and country."""
+        if role == "tribunal":
+            tribunal = tribunal or "CBSST"
+            country = None
+        key = (role, country, tribunal)
+        if key not in self._staff:
+            with self.app.app_context(), writing():
+                email = f"{role}.{(country or tribunal or 'x').lower()}.{next(_counter)}@example.org"
+                user = User(email=email, role=role, country=country, tribunal_code=tribunal)
+                db.session.add(user)
+                db.session.flush()
+                token = new_api_token()
+                db.session.add(ApiToken(user_id=user.id, token_hash=hash_api_token(token)))
+                db.session.commit()
+                self._staff[key] = Staff(user.id, email, role, country, token)
+        return self._staff[key]
+
+    def lodge(self, **overrides) -> dict:
+        """Lodge through the API as an officer of the receiving country; returns the 201 body."""
+        body = lodge_body(**overrides)
+        country = body.get("lodged_with_country") or body["contested_decision"]["institution_country"]
+        response = self.client.post("/api/v1/appeals", json=body, headers=self.staff("officer", country).headers)
+        assert response.status_code == 201, response.get_json()
+        return response.get_json()
+
+    def act(self, reference: str, role: str, action: dict, country: str = "DE", expect: int = 200) -> dict:
+        appeal = self.get(reference)
+        payload = {"version": appeal["version"], **action}
+        staff = self.staff(role, country if role != "tribunal" else None)
+        response = self.client.post(f"/api/v1/appeals/{reference}/actions", json=payload, headers=staff.headers)
+        assert response.status_code == expect, response.get_json()
+        return response.get_json()
+
+    def get(self, reference: str, country: str = "DE") -> dict:
+        response = self.client.get(f"/api/v1/appeals/{reference}", headers=self.staff("officer", country).headers)
+        assert response.status_code == 200, response.get_json()
+        return response.get_json()
+
+    def appeal(self, state: str = "lodged", **overrides) -> dict:
+        """An appeal brought to ``state`` through the API; returns its JSON plus ``access_code``."""
+        overrides.setdefault("lodged_at", None)
+        overrides.setdefault("contested_decision__notified_on", None)
+        overrides.setdefault("contested_decision__decision_date", _recent_date())
+        lodged = self.lodge(**overrides)
+        for role, action in PATH[state]:
+            self.act(lodged["reference"], role, action)
+        result = self.get(lodged["reference"])
+        result["access_code"] = lodged["access_code"]
+        assert result["state"] == state
+        return result
+
+
+def _recent_date() -> str:
+    from datetime import timedelta
+
+    from casework.clock import now
+
+    return (now().date() - timedelta(days=3)).isoformat()
