@@ -6,6 +6,7 @@ import sys
 
 import click
 from flask import Flask, current_app
+from flask.cli import AppGroup
 from sqlmodel import select
 
 from casework.access import hash_api_token, new_api_token
@@ -14,10 +15,10 @@ from casework.events import verify_chain
 from casework.models import STAFF_ROLES, ApiToken, Appeal, Event, Tribunal, User
 from casework.countries import is_country
 
-users_cli = click.Group("users", help="Staff accounts.")
-tokens_cli = click.Group("tokens", help="API tokens.")
-audit_cli = click.Group("audit", help="Integrity checks.")
-deadlines_cli = click.Group("deadlines", help="Legal deadlines and their timers.")
+users_cli = AppGroup("users", help="Staff accounts.")
+tokens_cli = AppGroup("tokens", help="API tokens.")
+audit_cli = AppGroup("audit", help="Integrity checks.")
+deadlines_cli = AppGroup("deadlines", help="Legal deadlines and their timers.")
 
 
 def create_user(email: str, role: str, password: str, country: str | None = None, tribunal: str | None = None) -> User:

@@ -11,7 +11,7 @@ import contextlib
 import contextvars
 import os
 
-from flask import Flask, current_app, g, has_app_context
+from flask import Flask, current_app, g, has_app_context, request
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlalchemy.pool import NullPool
@@ -74,6 +74,17 @@ def create_schema(engine: Engine) -> None:
         session.commit()
 
 
+def _mark_writing_request() -> None:
+    if request.method in ("POST", "PUT", "PATCH", "DELETE"):
+        g.writing_token = _writing.set(True)
+
+
+def _unmark_writing_request(_exc=None) -> None:
+    token = g.pop("writing_token", None)
+    if token is not None:
+        _writing.reset(token)
+
+
 class Database:
     """Binds an engine to the app; ``db.session`` is the current request's or command's session."""
 
@@ -81,6 +92,8 @@ class Database:
         engine = make_engine(database_url(app))
         app.extensions["casework.db"] = engine
         create_schema(engine)
+        app.before_request(_mark_writing_request)
+        app.teardown_request(_unmark_writing_request)
         app.teardown_appcontext(self._close_session)
 
     @property

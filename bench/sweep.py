@@ -1,0 +1,675 @@
+"""Benchmark of the deadline sweep (DESIGN §3, §8).
+
+Measures, in one run:
+
+1. Scaling: ``casework.deadlines.sweep.sweep()`` firing D due ``review`` deadlines among D pending
+   rows (scenario A) and among P pending rows (scenario B). Targets: time(B) / time(A) <= 1.3 and at
+   least 300 fired timeouts per second.
+2. The rejected alternative: one APScheduler 3 job per deadline in a SQLAlchemyJobStore (J jobs):
+   time to add them, then start-up time and memory of a fresh scheduler process over that store,
+   next to a fresh Casework sweep process over J pending deadline rows.
+
+Databases are built with bulk Core inserts (not through the API) in a temporary directory under
+/tmp; only the sweep itself is timed. Run ``python bench/sweep.py --help`` for the options, and see
+bench/README.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import json
+import os
+import platform
+import shutil
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import date, datetime, timedelta, timezone
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+UTC = timezone.utc
+BATCH_ROWS = 50_000
+RATIO_TARGET = 1.3
+RATE_TARGET = 300.0
+JOB_FUNC = "casework.deadlines.sweep:fire"  # what a per-deadline job would call: fire(deadline_id)
+
+
+# --- measuring helpers -------------------------------------------------------------------------
+
+def proc_status_kib(field: str) -> int:
+    """A field of /proc/self/status in KiB (VmRSS: resident now; VmHWM: peak resident)."""
+    with open("/proc/self/status") as handle:
+        for line in handle:
+            if line.startswith(field + ":"):
+                return int(line.split()[1])
+    return 0
+
+
+def rss_mib() -> float:
+    return proc_status_kib("VmRSS") / 1024
+
+
+def peak_rss_mib() -> float:
+    return proc_status_kib("VmHWM") / 1024
+
+
+def since_spawn() -> float:
+    """Seconds since the parent spawned this process (the parent passes its clock in BENCH_T0)."""
+    return time.time() - float(os.environ["BENCH_T0"])
+
+
+def file_mib(path: Path) -> float:
+    total = 0
+    for suffix in ("", "-wal", "-shm"):
+        candidate = Path(str(path) + suffix)
+        if candidate.exists():
+            total += candidate.stat().st_size
+    return total / 2**20
+
+
+# --- building a database -----------------------------------------------------------------------
+
+def _bulk_engine(path: Path):
+    from sqlalchemy import create_engine, event
+
+    engine = create_engine(f"sqlite:///{path}")
+
+    @event.listens_for(engine, "connect")
+    def _pragmas(dbapi_connection, _record):
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=OFF")
+        cursor.execute("PRAGMA cache_size=-262144")  # 256 MiB while building
+        cursor.execute("PRAGMA temp_store=MEMORY")
+        cursor.close()
+
+    return engine
+
+
+def build_db(path: Path, total: int, due: int) -> dict:
+    """N appeals under review (French decision, handled in Germany), each with one pending ``review``
+    deadline; ``due`` of them, spread evenly over the id range, are past their due time.
+
+    Each appeal gets its claimant and its three appeal_country rows, so the rows the sweep reads
+    per fire (appeal + claimant + institutions + countries + deadlines) look like production's.
+    No event rows: the timer appends event 2 after ``last_event_hash``, whatever its value.
+    """
+    from sqlalchemy import insert
+    from sqlmodel import SQLModel
+
+    from casework.deadlines import calendar
+    from casework.models import Appeal, AppealCountry, Claimant, Deadline, Institution
+
+    started = time.perf_counter()
+    for candidate in (path, Path(str(path) + "-wal"), Path(str(path) + "-shm")):
+        candidate.unlink(missing_ok=True)
+    engine = _bulk_engine(path)
+    SQLModel.metadata.create_all(engine)
+
+    moment = datetime.now(UTC).replace(microsecond=0)
+    period = calendar.Period(30, "days")
+    dues: dict[int, calendar.Due] = {}
+
+    def review_due(days_ago: int) -> tuple[datetime, calendar.Due]:
+        """The review deadline of an appeal admitted ``days_ago`` days ago, as schedule.start computes it."""
+        if days_ago not in dues:
+            started_at = (moment - timedelta(days=days_ago)).replace(hour=9, minute=0, second=0)
+            dues[days_ago] = calendar.compute_due(started_at, period, "DE", tz="Europe/Berlin")
+        due_ = dues[days_ago]
+        return datetime.fromisoformat(due_.rule["event_at"]), due_
+
+    # The due rows, spread evenly among all rows (every total/due-th appeal).
+    due_index = {int(k * total / due) for k in range(due)} if due else set()
+    assert len(due_index) == due
+
+    languages = ("de", "fr", "en", "pl")
+    hash_code = "ab" * 32
+    hash_event = "cd" * 32
+    grounds = "The insurance periods completed in Germany were not taken into account (Art. 6 Reg. 883/2004)."
+
+    def rows(first: int, last: int):
+        claimants, appeals, countries, deadlines = [], [], [], []
+        for i in range(first, last):
+            ident = i + 1
+            if i in due_index:
+                days_ago = 33 + i % 25  # admitted 33..57 days ago: the 30 days have run out
+            else:
+                days_ago = i % 26  # admitted 0..25 days ago: due in the future
+            started_at, due_ = review_due(days_ago)
+            assert (due_.due_at <= moment) == (i in due_index)
+            lodged_at = started_at - timedelta(days=20)
+            decision_date = (lodged_at - timedelta(days=40)).date()
+            claimants.append({
+                "id": ident, "name": f"Claimant {ident}", "birth_date": date(1950 + i % 20, 1 + i % 12, 1 + i % 28),
+                "residence_country": "DE", "preferred_language": languages[i % 4],
+                "email": f"claimant{ident}@example.org", "created_at": lodged_at,
+            })
+            appeals.append({
+                "id": ident, "reference": f"CW-2026-{ident:06d}", "version": 1, "claimant_id": ident,
+                "access_code_hash": hash_code, "benefit": "old_age_pension",
+                "decision_country": "FR", "decision_institution_id": 1, "decision_reference": f"FR-{ident}",
+                "decision_date": decision_date, "notified_on": decision_date + timedelta(days=3), "grounds": grounds,
+                "receiving_country": "DE", "handling_country": "DE", "handling_institution_id": 2,
+                "tribunal_code": None, "lodged_at": lodged_at, "filing_deadline": decision_date + timedelta(days=65),
+                "filed_in_time": True, "late_filing_reason": None, "state": "under_review", "outcome": None,
+                "review_outcome": None, "mediation_extended": False, "hearing_at": None, "hearing_mode": None,
+                "assigned_officer_id": None, "mediator_id": None, "next_due_at": due_.due_at, "overdue_since": None,
+                "last_event_seq": 1, "last_event_hash": hash_event, "last_event_at": started_at,
+                "created_at": lodged_at, "updated_at": started_at, "closed_at": None,
+            })
+            countries += [
+                {"appeal_id": ident, "country": "DE", "relation": "handling"},
+                {"appeal_id": ident, "country": "DE", "relation": "receiving"},
+                {"appeal_id": ident, "country": "FR", "relation": "deciding"},
+            ]
+            deadlines.append({
+                "id": ident, "appeal_id": ident, "kind": "review", "parent_id": None, "status": "pending",
+                "due_at": due_.due_at, "due_on": due_.due_on, "timezone": due_.timezone,
+                "jurisdiction": due_.jurisdiction,
+                "rule": {**due_.rule, "kind": "review", "timer": "review_timeout", "audience": "staff"},
+                "started_at": started_at, "paused_at": None, "fired_at": None, "ended_at": None, "attempts": 0,
+                "last_error": None, "retry_at": None,
+            })
+        return claimants, appeals, countries, deadlines
+
+    with engine.begin() as conn:
+        conn.execute(insert(Institution.__table__), [
+            {"id": 1, "country": "FR", "name": "Caisse nationale d'assurance vieillesse"},
+            {"id": 2, "country": "DE", "name": "Deutsche Rentenversicherung Bund"},
+        ])
+    for first in range(0, total, BATCH_ROWS):
+        claimants, appeals, countries, deadlines = rows(first, min(total, first + BATCH_ROWS))
+        with engine.begin() as conn:
+            conn.execute(insert(Claimant.__table__), claimants)
+            conn.execute(insert(Appeal.__table__), appeals)
+            conn.execute(insert(AppealCountry.__table__), countries)
+            conn.execute(insert(Deadline.__table__), deadlines)
+    with engine.connect() as conn:
+        conn.exec_driver_sql("ANALYZE")
+        conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+    engine.dispose()
+    return {"build_s": time.perf_counter() - started, "size_mib": file_mib(path)}
+
+
+def copy_db(source: Path, target: Path) -> None:
+    for suffix in ("-wal", "-shm"):
+        Path(str(target) + suffix).unlink(missing_ok=True)
+    shutil.copyfile(source, target)
+
+
+# --- scenario A / B: the sweep itself ----------------------------------------------------------
+
+def _app(db_path: Path, instance: Path, notices: bool):
+    from casework import create_app
+
+    return create_app({
+        "DATABASE_URL": f"sqlite:///{db_path}",
+        "SECRET_KEY": "bench-secret",
+        "INSTANCE_PATH": str(instance),
+        "NOTICES_ENABLED": notices,
+    })
+
+
+def _count(db_path: Path, sql: str) -> int:
+    with sqlite3.connect(db_path) as conn:
+        return conn.execute(sql).fetchone()[0]
+
+
+def run_sweep(db_path: Path, instance: Path, *, total: int, due: int, notices: bool, profile: Path | None = None) -> dict:
+    """Time one sweep() over a prepared database, then check every due row fired exactly once."""
+    from casework.deadlines.sweep import sweep
+
+    app = _app(db_path, instance, notices)
+    with app.app_context():
+        gc.collect()
+        profiler = None
+        if profile is not None:
+            import cProfile
+
+            profiler = cProfile.Profile()
+            profiler.enable()
+        started = time.perf_counter()
+        result = sweep()
+        seconds = time.perf_counter() - started
+        if profiler is not None:
+            profiler.disable()
+            _write_profile(profiler, profile)
+        again = sweep()  # exactly once: a second sweep finds nothing left to fire
+    problems = []
+    if result.fired != due:
+        problems.append(f"fired {result.fired}, expected {due}")
+    if result.failed or result.skipped:
+        problems.append(f"failed {result.failed}, skipped {result.skipped}: {result.errors[:3]}")
+    if again.fired or again.failed:
+        problems.append(f"second sweep fired {again.fired}, failed {again.failed}")
+    checks = {
+        "review rows fired": ("SELECT count(*) FROM deadline WHERE kind='review' AND status='missed' AND fired_at IS NOT NULL", due),
+        "review rows pending": ("SELECT count(*) FROM deadline WHERE kind='review' AND status='pending'", total - due),
+        "timeout events": ("SELECT count(*) FROM event WHERE action='review_timeout' AND seq=2", due),
+        "appeals with one timeout": ("SELECT count(DISTINCT appeal_id) FROM event WHERE action='review_timeout'", due),
+        "appeals awaiting claimant": ("SELECT count(*) FROM appeal WHERE state='awaiting_claimant'", due),
+        "claimant deadlines started": ("SELECT count(*) FROM deadline WHERE kind='claimant_response' AND status='pending'", due),
+    }
+    for label, (sql, expected) in checks.items():
+        found = _count(db_path, sql)
+        if found != expected:
+            problems.append(f"{label}: {found}, expected {expected}")
+    notices_issued = _count(db_path, "SELECT count(*) FROM notice")
+    return {
+        "fired": result.fired,
+        "seconds": seconds,
+        "rate": result.fired / seconds if seconds else 0.0,
+        "notices": notices_issued,
+        "problems": problems,
+    }
+
+
+def _write_profile(profiler, path: Path) -> None:
+    import io
+    import pstats
+
+    out = io.StringIO()
+    stats = pstats.Stats(profiler, stream=out)
+    stats.sort_stats("cumulative").print_stats(60)
+    stats.sort_stats("tottime").print_stats(40)
+    path.write_text(out.getvalue())
+
+
+# --- the alternative: one APScheduler job per deadline ------------------------------------------
+
+def _aps_engine(path: Path):
+    """The job store's engine, on the same SQLite footing as Casework's (WAL, synchronous=NORMAL);
+    with SQLite's defaults every add_job would also wait for an fsync."""
+    from sqlalchemy import create_engine, event
+
+    engine = create_engine(f"sqlite:///{path}")
+
+    @event.listens_for(engine, "connect")
+    def _pragmas(dbapi_connection, _record):
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    return engine
+
+
+def _aps_scheduler(path: Path, cls=None):
+    from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
+    from apscheduler.schedulers.background import BackgroundScheduler
+
+    cls = cls or BackgroundScheduler
+    return cls(
+        jobstores={"default": SQLAlchemyJobStore(engine=_aps_engine(path))},
+        job_defaults={"misfire_grace_time": None, "coalesce": True, "max_instances": 1},
+        timezone="UTC",
+    )
+
+
+def child_aps_add(path: Path, count: int) -> dict:
+    """Add one DateTrigger job per deadline through the scheduler's API (one transaction each)."""
+    from apscheduler.triggers.date import DateTrigger
+
+    for candidate in (path, Path(str(path) + "-wal"), Path(str(path) + "-shm")):
+        candidate.unlink(missing_ok=True)
+    scheduler = _aps_scheduler(path)
+    scheduler.start(paused=True)
+    base = datetime.now(UTC) + timedelta(days=1)
+    started = time.perf_counter()
+    for ident in range(1, count + 1):
+        scheduler.add_job(
+            JOB_FUNC,
+            trigger=DateTrigger(run_date=base + timedelta(seconds=ident * 25), timezone="UTC"),
+            args=[ident],
+            id=f"deadline-{ident}",
+        )
+    seconds = time.perf_counter() - started
+    scheduler.shutdown(wait=False)
+    return {"add_s": seconds, "rss_mib": rss_mib(), "size_mib": file_mib(path)}
+
+
+def child_aps_start(path: Path) -> dict:
+    """A fresh scheduler process over the filled store: start(paused=True); then resume() and its
+    first scheduling pass; then get_jobs(), which unpickles every job (what a MemoryJobStore, a
+    jobs listing or a restart with replace_existing would hold)."""
+    from apscheduler.schedulers.background import BackgroundScheduler
+    import threading
+
+    first_pass = threading.Event()
+
+    class Timed(BackgroundScheduler):
+        def _process_jobs(self):
+            wait = super()._process_jobs()
+            if self.state == 1:  # STATE_RUNNING
+                first_pass.set()
+            return wait
+
+    scheduler = _aps_scheduler(path, Timed)
+    imported = since_spawn()
+    started = time.perf_counter()
+    scheduler.start(paused=True)
+    out = {
+        "import_s": imported,
+        "start_s": time.perf_counter() - started,
+        "ready_since_spawn_s": since_spawn(),
+        "rss_after_start_mib": rss_mib(),
+    }
+    started = time.perf_counter()
+    scheduler.resume()
+    first_pass.wait(120)
+    out["first_pass_s"] = time.perf_counter() - started
+    out["running_since_spawn_s"] = since_spawn()
+    out["rss_after_first_pass_mib"] = rss_mib()
+    started = time.perf_counter()
+    jobs = scheduler.get_jobs()
+    out["get_jobs_s"] = time.perf_counter() - started
+    out["jobs_loaded"] = len(jobs)
+    out["rss_after_get_jobs_mib"] = rss_mib()
+    out["peak_rss_mib"] = peak_rss_mib()
+    scheduler.shutdown(wait=False)
+    return out
+
+
+def child_casework_start(path: Path, instance: Path, expected_pending: int) -> dict:
+    """A fresh Casework sweep process: create_app, then one sweep() that finds nothing due."""
+    from casework.deadlines.sweep import sweep
+
+    imported = since_spawn()
+    started = time.perf_counter()
+    app = _app(path, instance, True)
+    with app.app_context():
+        result = sweep()
+    out = {
+        "import_s": imported,
+        "start_s": time.perf_counter() - started,
+        "ready_since_spawn_s": since_spawn(),
+        "rss_after_start_mib": rss_mib(),
+        "peak_rss_mib": peak_rss_mib(),
+        "fired": result.fired,
+        "pending": _count(path, "SELECT count(*) FROM deadline WHERE status='pending'"),
+    }
+    assert out["pending"] == expected_pending, out
+    return out
+
+
+def spawn(*args: str) -> dict:
+    """Run this script as a child in a fresh interpreter; returns its JSON report plus wall time."""
+    env = dict(os.environ, BENCH_T0=repr(time.time()))
+    started = time.perf_counter()
+    proc = subprocess.run([sys.executable, __file__, "--child", *args], env=env, capture_output=True, text=True)
+    wall = time.perf_counter() - started
+    if proc.returncode != 0:
+        raise RuntimeError(f"child {args} failed:\n{proc.stdout}\n{proc.stderr}")
+    report = json.loads(proc.stdout.strip().splitlines()[-1])
+    report["process_wall_s"] = wall
+    return report
+
+
+# --- report ------------------------------------------------------------------------------------
+
+def machine_info() -> list[tuple[str, str]]:
+    from importlib.metadata import version
+
+    cpu = "?"
+    try:
+        for line in open("/proc/cpuinfo"):
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    mem = "?"
+    try:
+        for line in open("/proc/meminfo"):
+            if line.startswith("MemTotal"):
+                mem = f"{int(line.split()[1]) / 2**20:.1f} GiB"
+                break
+    except OSError:
+        pass
+    load = " / ".join(f"{x:.2f}" for x in os.getloadavg())
+    return [
+        ("date (UTC)", datetime.now(UTC).strftime("%Y-%m-%d %H:%M")),
+        ("nproc", str(os.cpu_count())),
+        ("CPU", cpu),
+        ("memory", mem),
+        ("load average (1/5/15 min, at start)", load),
+        ("Python", platform.python_version()),
+        ("SQLite", sqlite3.sqlite_version),
+        ("SQLAlchemy / SQLModel", f"{version('sqlalchemy')} / {version('sqlmodel')}"),
+        ("APScheduler", version("apscheduler")),
+        ("platform", platform.platform()),
+    ]
+
+
+def fmt(value: float, digits: int = 2) -> str:
+    return f"{value:,.{digits}f}"
+
+
+def render(report: dict) -> str:
+    a = report["args"]
+    lines = ["# Deadline sweep benchmark", ""]
+    lines.append(f"Command: `{report['command']}`" + ("  (quick smoke run: scaled down ~20x)" if a["quick"] else ""))
+    lines += ["", "## Machine", "", "| | |", "|---|---|"]
+    lines += [f"| {k} | {v} |" for k, v in report["machine"]]
+    lines += [
+        "",
+        "The machine is shared and has 2 cores: timings are noisy (expect ±10–20% between runs).",
+        "",
+        "## 1. Sweep cost vs. number of pending deadlines",
+        "",
+        "Only `sweep()` inside `app.app_context()` is timed (SQLite file, product engine settings: WAL, "
+        "synchronous=NORMAL, one connection per transaction). Each fired row runs `review_timeout` through "
+        "`operations.perform_action` in its own transaction (event, claimant-response deadline + reminder, "
+        "notices). Runs alternate A/B to spread drift; the median is used.",
+        "",
+        "| scenario | notices | pending rows | due | runs | fired (each run) | seconds (median) | seconds (all runs) | fired/s (median) | notices issued | DB build s | DB MiB |",
+        "|---|---|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|",
+    ]
+    for s in report["scenarios"]:
+        secs = [r["seconds"] for r in s["runs"]]
+        med = statistics.median(secs)
+        lines.append(
+            f"| {s['name']} | {'on' if s['notices'] else 'off'} | {s['total']:,} | {s['due']:,} | {len(secs)} | "
+            f"{', '.join(str(r['fired']) for r in s['runs'])} | {fmt(med)} | {', '.join(fmt(x) for x in secs)} | "
+            f"{fmt(s['due'] / med, 0)} | {s['runs'][0]['notices']:,} | {fmt(s['build_s'], 1)} | {fmt(s['size_mib'], 0)} |"
+        )
+    lines += ["", "| check | value | target | result |", "|---|---:|---:|---|"]
+    for t in report["targets"]:
+        lines.append(f"| {t['label']} | {t['value']} | {t['target']} | **{t['result']}** |")
+    problems = [p for s in report["scenarios"] for r in s["runs"] for p in r["problems"]]
+    lines += ["", "Exactly once: " + ("every due row fired once (fired == due, one `review_timeout` event per appeal, "
+                                     "a second sweep fired nothing) in every run." if not problems else
+                                     "**FAILED**: " + "; ".join(problems))]
+    alt = report["alternative"]
+    if alt:
+        cw, add, aps = alt["casework"], alt["aps_add"], alt["aps_start"]
+        n = a["jobs"]
+        lines += [
+            "",
+            f"## 2. Alternative: one APScheduler job per deadline ({n:,} deadlines)",
+            "",
+            "Casework: a fresh process runs `create_app()` + one `sweep()` over "
+            f"{n:,} pending deadline rows (none due). APScheduler: `BackgroundScheduler` with a "
+            "`SQLAlchemyJobStore` on a SQLite file (WAL, synchronous=NORMAL, like Casework's), one "
+            f"`DateTrigger` job per deadline calling `{JOB_FUNC}(deadline_id)`; a fresh process builds the "
+            "scheduler and calls `start(paused=True)`, then `resume()` (first scheduling pass), then "
+            "`get_jobs()`. Wall times are from spawning the interpreter; RSS is VmRSS of the child.",
+            "",
+            "| | Casework: deadline rows + one sweep | APScheduler: one job per deadline |",
+            "|---|---:|---:|",
+            f"| writing {n:,} timers | {fmt(alt['casework_build_s'], 1)} s (bulk insert of appeals + rows; in production each row is written by its operation's own transaction) | {fmt(add['add_s'], 1)} s (`add_job`, one transaction per job; {fmt(n / add['add_s'], 0)} jobs/s) |",
+            f"| store size on disk | {fmt(alt['casework_size_mib'], 1)} MiB (whole database: appeals, claimants, deadlines) | {fmt(add['size_mib'], 1)} MiB (apscheduler_jobs only) |",
+            f"| imports (interpreter start + import) | {fmt(cw['import_s'])} s | {fmt(aps['import_s'])} s |",
+            f"| start-up call | {fmt(cw['start_s'], 3)} s (`create_app` + `sweep()`, nothing due) | {fmt(aps['start_s'], 3)} s (`start(paused=True)`) |",
+            f"| ready, wall time since spawn | {fmt(cw['ready_since_spawn_s'])} s | {fmt(aps['ready_since_spawn_s'])} s (paused); {fmt(aps['running_since_spawn_s'])} s after `resume()` + first pass ({fmt(aps['first_pass_s'], 3)} s) |",
+            f"| RSS when ready | {fmt(cw['rss_after_start_mib'], 1)} MiB | {fmt(aps['rss_after_start_mib'], 1)} MiB (paused); {fmt(aps['rss_after_first_pass_mib'], 1)} MiB after first pass |",
+            f"| loading every timer into memory | never (the sweep reads due ids in batches of `SWEEP_BATCH_SIZE`) | `get_jobs()`: {fmt(aps['get_jobs_s'], 2)} s for {aps['jobs_loaded']:,} jobs, RSS {fmt(aps['rss_after_get_jobs_mib'], 1)} MiB |",
+            f"| peak RSS of the process | {fmt(cw['peak_rss_mib'], 1)} MiB | {fmt(aps['peak_rss_mib'], 1)} MiB |",
+            f"| whole child process wall time | {fmt(cw['process_wall_s'])} s | {fmt(aps['process_wall_s'])} s (includes `get_jobs()`) |",
+            "",
+            "Note: APScheduler 3's `SQLAlchemyJobStore` does not load jobs at `start()`; each scheduling pass "
+            "queries the due jobs and the next run time (indexed on `next_run_time`). Jobs are unpickled when "
+            "they come due or when listed (`get_jobs()`), which is where its cost per deadline shows.",
+        ]
+    lines.append("")
+    return "\n".join(lines)
+
+
+# --- main --------------------------------------------------------------------------------------
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--due", type=int, default=10_000, help="due deadlines in both scenarios (default 10,000)")
+    parser.add_argument("--pending", type=int, default=1_000_000, help="pending deadlines in scenario B (default 1,000,000)")
+    parser.add_argument("--jobs", type=int, default=100_000, help="deadlines for the APScheduler comparison (default 100,000)")
+    parser.add_argument("--quick", action="store_true", help="scale everything down ~20x (smoke run)")
+    parser.add_argument("--runs", type=int, default=2, help="sweep runs per scenario, alternating A,B,B,A… (default 2)")
+    parser.add_argument("--no-notices-off", action="store_true", help="skip the extra runs with NOTICES_ENABLED=False")
+    parser.add_argument("--no-alternative", action="store_true", help="skip the APScheduler comparison")
+    parser.add_argument("--profile", action="store_true", help="cProfile the first scenario-B sweep (bench/results/sweep_profile_*.txt)")
+    parser.add_argument("--strict", action="store_true", help="exit 1 when a performance target is missed (default: only on wrong results)")
+    parser.add_argument("--workdir", help="where to put the temporary databases (default: a new directory under /tmp)")
+    parser.add_argument("--keep", action="store_true", help="keep the temporary databases")
+    parser.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+
+    if args.child:
+        kind, *rest = args.child
+        if kind == "aps-add":
+            out = child_aps_add(Path(rest[0]), int(rest[1]))
+        elif kind == "aps-start":
+            out = child_aps_start(Path(rest[0]))
+        elif kind == "casework-start":
+            out = child_casework_start(Path(rest[0]), Path(rest[1]), int(rest[2]))
+        else:
+            raise SystemExit(f"unknown child {kind}")
+        print(json.dumps(out))
+        return 0
+
+    if args.quick:
+        args.due, args.pending, args.jobs = max(1, args.due // 20), max(1, args.pending // 20), max(1, args.jobs // 20)
+    if args.pending < args.due:
+        parser.error("--pending must be at least --due")
+    command = "python bench/sweep.py " + " ".join(sys.argv[1:])
+    machine = machine_info()
+    work = Path(args.workdir) if args.workdir else Path(tempfile.mkdtemp(prefix="casework-bench-", dir="/tmp"))
+    work.mkdir(parents=True, exist_ok=True)
+    if ROOT in work.resolve().parents or work.resolve() == ROOT:
+        parser.error("--workdir must be outside the repository")
+    instance = work / "instance"
+    instance.mkdir(exist_ok=True)
+    results_dir = ROOT / "bench" / "results"
+    results_dir.mkdir(parents=True, exist_ok=True)
+    log = lambda message: print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)  # noqa: E731
+    log(f"workdir {work}; due={args.due:,} pending(B)={args.pending:,} jobs={args.jobs:,}")
+
+    try:
+        # Warm-up on a small database, so template compilation, Babel locale data, holiday tables and
+        # imports are paid before either timed scenario.
+        warm = work / "warmup.db"
+        build_db(warm, 200, 100)
+        for notices in (True, False):
+            copy_db(warm, work / "warmup-run.db")
+            run_sweep(work / "warmup-run.db", instance, total=200, due=100, notices=notices)
+        log("warm-up done")
+
+        templates = {}
+        for name, total in (("A", args.due), ("B", args.pending)):
+            path = work / f"template-{name}.db"
+            log(f"building {name}: {total:,} pending, {args.due:,} due")
+            templates[name] = (path, total, build_db(path, total, args.due))
+            log(f"built {name} in {templates[name][2]['build_s']:.1f} s ({templates[name][2]['size_mib']:.0f} MiB)")
+
+        variants = [True] + ([] if args.no_notices_off else [False])
+        scenarios = []
+        for notices in variants:
+            for name in ("A", "B"):
+                path, total, built = templates[name]
+                scenarios.append({"name": f"{name}: {args.due:,} due among {total:,}", "key": name, "notices": notices,
+                                  "total": total, "due": args.due, "build_s": built["build_s"],
+                                  "size_mib": built["size_mib"], "runs": []})
+        profiled = False
+        for notices in variants:
+            pair = [s for s in scenarios if s["notices"] == notices]
+            for run in range(args.runs):
+                order = pair if run % 2 == 0 else list(reversed(pair))
+                for s in order:
+                    path, total, _ = templates[s["key"]]
+                    target = work / "run.db"
+                    copy_db(path, target)
+                    profile = None
+                    if args.profile and s["key"] == "B" and not any(r for r in s["runs"]):
+                        profile = results_dir / f"sweep_profile_B_notices_{'on' if notices else 'off'}.txt"
+                    r = run_sweep(target, instance, total=total, due=args.due, notices=notices, profile=profile)
+                    s["runs"].append(r)
+                    log(f"{s['name']} notices={'on' if notices else 'off'} run {run + 1}: fired {r['fired']} in "
+                        f"{r['seconds']:.2f} s ({r['rate']:.0f}/s){' PROBLEMS ' + str(r['problems']) if r['problems'] else ''}"
+                        f"{' (profiled: slower)' if profile else ''}")
+                    profiled = profiled or profile is not None
+
+        def median(key: str, notices: bool) -> float:
+            s = next(s for s in scenarios if s["key"] == key and s["notices"] == notices)
+            runs = [r["seconds"] for r in s["runs"]]
+            if profiled and key == "B" and len(runs) > 1:
+                runs = runs[1:]  # the profiled run is slowed down by cProfile
+            return statistics.median(runs)
+
+        targets = []
+        for notices in variants:
+            ratio = median("B", notices) / median("A", notices)
+            label = "notices on" if notices else "notices off"
+            targets.append({"label": f"time B / time A ({label})", "value": fmt(ratio), "target": f"≤ {RATIO_TARGET}",
+                            "result": "PASS" if ratio <= RATIO_TARGET else "FAIL", "ok": ratio <= RATIO_TARGET,
+                            "binding": notices})
+            rate = args.due / max(median("A", notices), median("B", notices))
+            targets.append({"label": f"fired/s, slower of A and B ({label})", "value": fmt(rate, 0),
+                            "target": f"≥ {RATE_TARGET:.0f}", "result": "PASS" if rate >= RATE_TARGET else "FAIL",
+                            "ok": rate >= RATE_TARGET, "binding": notices})
+        for t in targets:
+            if not t["binding"]:
+                t["result"] += " (informative)"
+
+        alternative = None
+        if not args.no_alternative:
+            cw_db = work / "casework-startup.db"
+            log(f"building Casework store with {args.jobs:,} pending rows")
+            cw_built = build_db(cw_db, args.jobs, 0)
+            cw = spawn("casework-start", str(cw_db), str(instance), str(args.jobs))
+            log(f"Casework sweep process ready in {cw['ready_since_spawn_s']:.2f} s, RSS {cw['rss_after_start_mib']:.0f} MiB")
+            aps_db = work / "apscheduler.db"
+            log(f"adding {args.jobs:,} APScheduler jobs")
+            add = spawn("aps-add", str(aps_db), str(args.jobs))
+            log(f"added in {add['add_s']:.1f} s")
+            aps = spawn("aps-start", str(aps_db))
+            log(f"APScheduler ready in {aps['ready_since_spawn_s']:.2f} s, RSS {aps['rss_after_start_mib']:.0f} MiB; "
+                f"get_jobs {aps['get_jobs_s']:.1f} s, RSS {aps['rss_after_get_jobs_mib']:.0f} MiB")
+            alternative = {"casework": cw, "casework_build_s": cw_built["build_s"],
+                           "casework_size_mib": cw_built["size_mib"], "aps_add": add, "aps_start": aps}
+
+        report = {"args": vars(args), "command": command, "machine": machine, "scenarios": scenarios,
+                  "targets": targets, "alternative": alternative}
+        text = render(report)
+        print(text)
+        (results_dir / ("sweep-quick.md" if args.quick else "sweep.md")).write_text(text)
+        (results_dir / ("sweep-quick.json" if args.quick else "sweep.json")).write_text(json.dumps(report, indent=1, default=str))
+        problems = [p for s in scenarios for r in s["runs"] for p in r["problems"]]
+        if problems:
+            return 2
+        if args.strict and not all(t["ok"] for t in targets if t["binding"]):
+            return 1
+        return 0
+    finally:
+        if not args.keep and not args.workdir:
+            shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
