@@ -104,6 +104,57 @@ def deadlines_sweep():
     click.echo(f"fired {result.fired}, failed {result.failed}")
 
 
+demo_cli = AppGroup("demo", help="Synthetic demo data.")
+
+
+def _print_demo(lines: list[str]) -> None:
+    from casework import demo
+
+    click.echo("\nStaff accounts (password for all: %s) and fresh API tokens:" % demo.PASSWORD)
+    for user, token in demo.issue_tokens():
+        where = user.country or user.tribunal_code or ""
+        click.echo(f"  {user.role:<9} {where:<5} {user.email:<32} {token}")
+    if lines:
+        click.echo("\nClaimants (reference, access code, state) — try GET /api/v1/status/<reference> "
+                   "with header X-Access-Code:")
+        for line in lines[:8]:
+            click.echo("  " + line)
+        click.echo(f"  … all {len(lines)} in {demo.access_codes_path()}")
+
+
+@demo_cli.command("seed")
+def demo_seed():
+    """Add the demo appeals and staff (once) and print the sign-in details."""
+    from casework import demo
+
+    _print_demo(demo.ensure())
+
+
+@demo_cli.command("start")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=int)
+def demo_start(host, port):
+    """Seed the demo if the database is empty, print sign-in details, and serve the app."""
+    from werkzeug.serving import run_simple
+
+    from casework import demo
+
+    _print_demo(demo.ensure())
+    click.echo(f"\nCasework is running at http://{host}:{port}/  (API: http://{host}:{port}/api/v1/openapi.json)")
+    click.echo("Example: curl -H 'Authorization: Bearer <officer.de token>' "
+               f"http://{host}:{port}/api/v1/appeals?overdue=true\n")
+    run_simple(host, port, current_app._get_current_object(), threaded=True, use_reloader=False)
+
+
+@click.command("scheduler")
+def scheduler_command():
+    """Run the deadline sweep every minute and the daily jobs, until stopped."""
+    from casework.scheduler import run
+
+    run(current_app._get_current_object())
+
+
 def init_app(app: Flask) -> None:
-    for group in (users_cli, tokens_cli, audit_cli, deadlines_cli):
+    for group in (users_cli, tokens_cli, audit_cli, deadlines_cli, demo_cli):
         app.cli.add_command(group)
+    app.cli.add_command(scheduler_command)

@@ -1,0 +1,70 @@
+"""The scheduler process: one APScheduler in its own process (never inside web workers) that
+runs the deadline sweep every minute and the daily checks.
+
+The timers themselves are rows in the ``deadline`` table, not scheduler jobs: the job store is
+in memory and holds only these two jobs, so nothing is lost or dropped when the process stops,
+and several scheduler processes can run at once (the sweep fires each row exactly once).
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+
+from apscheduler.schedulers.blocking import BlockingScheduler
+from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.interval import IntervalTrigger
+from flask import Flask
+from sqlmodel import select
+
+from casework.clock import now
+from casework.db import db
+from casework.events import verify_chain
+from casework.models import Appeal, Event
+
+log = logging.getLogger("casework.scheduler")
+
+
+def sweep_job(app: Flask) -> None:
+    from casework.deadlines.sweep import sweep
+
+    with app.app_context():
+        result = sweep()
+        db.session.close()
+    if result.fired or result.failed:
+        log.info("sweep: fired %d, failed %d", result.fired, result.failed)
+
+
+def daily_job(app: Flask) -> None:
+    """Check every appeal's history chain, so tampering is noticed within a day."""
+    with app.app_context():
+        broken = 0
+        for appeal_id, reference, head in db.session.exec(select(Appeal.id, Appeal.reference, Appeal.last_event_hash)):
+            events = db.session.exec(select(Event).where(Event.appeal_id == appeal_id).order_by(Event.seq)).all()
+            if verify_chain(reference, events, head):
+                broken += 1
+                log.error("audit: the event chain of %s is broken", reference)
+        log.info("daily audit at %s: %d broken chains", now().isoformat(), broken)
+
+
+def build(app: Flask) -> BlockingScheduler:
+    scheduler = BlockingScheduler(timezone="UTC")
+    # misfire_grace_time=None: a run that came due while the process was busy or down still runs;
+    # coalesce: missed runs collapse into one; max_instances=1: sweeps never overlap in a process.
+    options = {"misfire_grace_time": None, "coalesce": True, "max_instances": 1}
+    scheduler.add_job(sweep_job, IntervalTrigger(minutes=1), args=[app], id="deadline-sweep",
+                      next_run_time=now(), **options)
+    scheduler.add_job(daily_job, CronTrigger(hour=2, minute=15), args=[app], id="daily-audit", **options)
+    return scheduler
+
+
+def run(app: Flask) -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    scheduler = build(app)
+    signal.signal(signal.SIGTERM, lambda *_: scheduler.shutdown(wait=True))
+    log.info("scheduler started: deadline sweep every minute, daily audit at 02:15 UTC")
+    try:
+        scheduler.start()
+    except (KeyboardInterrupt, SystemExit):
+        pass
+    log.info("scheduler stopped")
