@@ -11,10 +11,11 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import re
 import secrets
 from dataclasses import dataclass
 
-from flask import current_app, request
+from flask import current_app, g, request
 from sqlalchemy import and_, false, or_
 from sqlalchemy.sql import ColumnElement
 
@@ -73,6 +74,8 @@ def hash_api_token(token: str) -> str:
 
 def current_staff(required: bool = True) -> User | None:
     """The staff user of a bearer token; 401 when it is missing or not valid."""
+    if "staff_user" in g:
+        return g.staff_user
     header = request.headers.get("Authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
@@ -90,6 +93,7 @@ def current_staff(required: bool = True) -> User | None:
     moment = now()
     if api_token.revoked_at is not None or (api_token.expires_at and api_token.expires_at <= moment) or not user.active:
         raise Unauthorized("The token is not valid.")
+    g.staff_user = user
     return user
 
 
@@ -106,7 +110,12 @@ def claimant_appeal(reference: str, code: str | None) -> Appeal:
     return appeal
 
 
+REFERENCE = re.compile(r"CW-[0-9]{4}-[0-9]{6,12}")
+
+
 def find_appeal(reference: str) -> Appeal | None:
+    if not REFERENCE.fullmatch(reference):
+        return None  # not a reference Casework issues: nothing to look up
     return db.session.exec(select(Appeal).where(Appeal.reference == reference)).unique().first()
 
 

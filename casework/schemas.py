@@ -3,10 +3,13 @@ generate the OpenAPI document (through spectree), so the two cannot drift apart.
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timezone
 from typing import Annotated, Literal, Optional, Union
 
-from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, EmailStr, Field, RootModel, model_validator
+from pydantic import (
+    AfterValidator, AwareDatetime, BaseModel, ConfigDict, EmailStr, Field, RootModel, StrictInt, ValidationInfo,
+    field_validator,
+)
 
 from casework.clock import now
 from casework.countries import LANGUAGES, is_country
@@ -29,13 +32,49 @@ def _not_future(value):
     return value
 
 
+_CONTROL = {chr(c) for c in range(32) if chr(c) not in "\t\n\r"} | {"\x7f"}
+EARLIEST_YEAR, LATEST_YEAR = 1900, 2200
+
+
+def _plain_text(value: str) -> str:
+    if any(ch in _CONTROL for ch in value):
+        raise ValueError("must not contain control characters")
+    return value
+
+
+def _plausible_time(value: datetime) -> datetime:
+    """Times are stored in UTC; one with no UTC equivalent, or from another era, is a typo."""
+    try:
+        utc = value.astimezone(timezone.utc)
+    except OverflowError:
+        raise ValueError("is out of range") from None
+    if not EARLIEST_YEAR <= utc.year <= LATEST_YEAR:
+        raise ValueError(f"must be between {EARLIEST_YEAR} and {LATEST_YEAR}")
+    return value
+
+
+def _plausible_date(value: date) -> date:
+    if not EARLIEST_YEAR <= value.year <= LATEST_YEAR:
+        raise ValueError(f"must be between {EARLIEST_YEAR} and {LATEST_YEAR}")
+    return value
+
+
+def _future(value: datetime) -> datetime:
+    if value <= now():
+        raise ValueError("must be in the future")
+    return value
+
+
 Country = Annotated[str, Field(min_length=2, max_length=2, examples=["DE"]), AfterValidator(_country)]
 Language = Literal[LANGUAGES]  # type: ignore[valid-type]
 Benefit = Literal[BENEFITS]  # type: ignore[valid-type]
-PastDate = Annotated[date, AfterValidator(_not_future)]
-PastTime = Annotated[AwareDatetime, AfterValidator(_not_future)]
-Text = Annotated[str, Field(min_length=1, max_length=20000)]
-ShortText = Annotated[str, Field(min_length=1, max_length=200)]
+PastDate = Annotated[date, AfterValidator(_plausible_date), AfterValidator(_not_future)]
+Time = Annotated[AwareDatetime, AfterValidator(_plausible_time)]
+PastTime = Annotated[Time, AfterValidator(_not_future)]
+FutureTime = Annotated[Time, AfterValidator(_future)]
+Text = Annotated[str, Field(min_length=1, max_length=20000), AfterValidator(_plain_text)]
+ShortText = Annotated[str, Field(min_length=1, max_length=200), AfterValidator(_plain_text)]
+Version = Annotated[StrictInt, Field(ge=1, description="The appeal version the client saw; a stale one gets 409 version_conflict.")]
 
 
 class Strict(BaseModel):
@@ -46,8 +85,8 @@ class Strict(BaseModel):
 
 class PersonalIdIn(Strict):
     country: Country
-    scheme: Annotated[str, Field(min_length=1, max_length=40)]
-    value: Annotated[str, Field(min_length=1, max_length=64)]
+    scheme: Annotated[str, Field(min_length=1, max_length=40), AfterValidator(_plain_text)]
+    value: Annotated[str, Field(min_length=1, max_length=64), AfterValidator(_plain_text)]
 
 
 class ClaimantIn(Strict):
@@ -62,16 +101,18 @@ class ClaimantIn(Strict):
 class ContestedDecisionIn(Strict):
     institution_country: Country
     institution_name: ShortText
-    reference: Annotated[str, Field(max_length=100)] = ""
+    reference: Annotated[str, Field(max_length=100), AfterValidator(_plain_text)] = ""
     benefit: Benefit
     decision_date: PastDate
     notified_on: Optional[PastDate] = None
 
-    @model_validator(mode="after")
-    def _notified_after_decision(self):
-        if self.notified_on is not None and self.notified_on < self.decision_date:
-            raise ValueError("notified_on must not be before decision_date")
-        return self
+    @field_validator("notified_on")
+    @classmethod
+    def _notified_after_decision(cls, value: date | None, info: ValidationInfo):
+        decided = info.data.get("decision_date")
+        if value is not None and decided is not None and value < decided:
+            raise ValueError("must not be before decision_date")
+        return value
 
 
 class LodgeIn(Strict):
@@ -86,7 +127,7 @@ class LodgeIn(Strict):
 # --- actions -------------------------------------------------------------------------------
 
 class ActionIn(Strict):
-    version: int = Field(description="The appeal version the client saw; a stale one gets 409 version_conflict.")
+    version: Version
     occurred_at: Optional[PastTime] = Field(
         default=None, description="When it really happened (paper events); not before the previous event."
     )
@@ -112,9 +153,7 @@ class RequestInformationIn(ActionIn):
     action: Literal["request_information"]
     from_: Literal["claimant", "institution"] = Field(alias="from")
     items: Union[Text, Annotated[list[Text], Field(min_length=1, max_length=50)]]
-    due_in_days: Optional[Annotated[int, Field(ge=7, le=90)]] = None
-
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, populate_by_name=True)
+    due_in_days: Optional[Annotated[StrictInt, Field(ge=7, le=90)]] = None
 
 
 class EmptyActionIn(ActionIn):
@@ -140,7 +179,7 @@ class SettleIn(ActionIn):
 
 class ScheduleHearingIn(ActionIn):
     action: Literal["schedule_hearing"]
-    hearing_at: AwareDatetime
+    hearing_at: FutureTime
     mode: Literal["in_person", "video", "telephone", "paper"]
 
 
@@ -181,7 +220,7 @@ class ActionRequest(RootModel[AnyAction]):
 
 class ClaimantActionRequest(Strict):
     action: Literal["withdraw", "accept_decision", "request_mediation", "request_tribunal"]
-    version: Optional[int] = None
+    version: Optional[Version] = None
 
 
 # --- queries -------------------------------------------------------------------------------

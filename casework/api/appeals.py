@@ -54,8 +54,11 @@ def _cursor(value: str | None) -> tuple[datetime | None, int] | None:
     try:
         raw = json.loads(base64.urlsafe_b64decode(value.encode() + b"==="))
         due = datetime.fromisoformat(raw["d"]) if raw["d"] else None
-        return due, int(raw["i"])
-    except (ValueError, KeyError, TypeError):
+        last_id = raw["i"]
+        if type(last_id) is not int or not 0 <= last_id < 2**63 or (due is not None and due.tzinfo is None):
+            raise ValueError("out of range")
+        return due, last_id
+    except (ValueError, KeyError, TypeError, OverflowError, RecursionError):
         raise ValidationFailed.field("after", "is not a cursor this API returned")
 
 

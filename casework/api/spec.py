@@ -4,9 +4,11 @@
 from __future__ import annotations
 
 from flask import request
+from werkzeug.exceptions import HTTPException
 from spectree import SecurityScheme, SecuritySchemeData, SpecTree
 
-from casework.errors import APIError, ValidationFailed
+from casework.access import current_staff
+from casework.errors import APIError, Unauthorized, ValidationFailed
 from workflows.appeal import ACTIONS
 
 _JSON_TYPES = ("application/json",)
@@ -30,6 +32,20 @@ def validation_details(errors: list[dict]) -> list[dict]:
     return details
 
 
+_NOT_JSON = object()
+
+
+def _body():
+    try:
+        return request.get_json(silent=False)
+    except HTTPException as error:
+        if error.code == 413:
+            raise  # too large is its own answer
+        return _NOT_JSON
+    except (ValueError, RecursionError):  # malformed, truncated, wrongly encoded or absurdly nested
+        return _NOT_JSON
+
+
 def check_body() -> None:
     """400 for malformed JSON, 415 for a body that is not JSON, before any field is looked at."""
     if request.method not in ("POST", "PUT", "PATCH") or request.path.endswith("/documents"):
@@ -37,14 +53,29 @@ def check_body() -> None:
     if request.mimetype not in _JSON_TYPES:
         raise APIError("The request body must be JSON (Content-Type: application/json).", status=415,
                        code="unsupported_media_type")
-    if request.get_json(silent=True) is None:
+    body = _body()
+    if body is _NOT_JSON:
         raise APIError("The request body is not valid JSON.", status=400, code="malformed_json")
-    if not isinstance(request.get_json(silent=True), dict):
+    if not isinstance(body, dict):
         raise ValidationFailed.field("body", "must be a JSON object")
 
 
-def _before(req, resp, req_validation_error, instance, *args):
+def check_credentials() -> None:
+    """Who is asking comes before what they sent: no credentials is a 401 whatever the body."""
+    if request.path.startswith("/api/v1/status/"):
+        if not request.headers.get("X-Access-Code"):
+            raise Unauthorized("The access code is required (X-Access-Code header).")
+    elif request.path.startswith("/api/v1/"):
+        current_staff()
+
+
+def check_request() -> None:
+    """Runs before spectree reads the body (a blueprint ``before_request``)."""
+    check_credentials()
     check_body()
+
+
+def _before(req, resp, req_validation_error, instance, *args):
     if req_validation_error is not None:
         details = validation_details(req_validation_error.errors())
         message = "; ".join(f"{d['field']}: {d['message']}" for d in details)
