@@ -65,9 +65,12 @@ def writing():
 
 
 def create_schema(engine: Engine) -> None:
-    """Create missing tables and the reference data every installation starts with."""
-    SQLModel.metadata.create_all(engine)
-    with Session(engine) as session:
+    """Create missing tables and the reference data every installation starts with. On SQLite
+    the check and the creation share one IMMEDIATE transaction, so workers starting together
+    do not race."""
+    with writing(), engine.begin() as connection:
+        SQLModel.metadata.create_all(connection)
+    with writing(), Session(engine) as session:
         for tribunal in models.DEFAULT_TRIBUNALS:
             if session.get(models.Tribunal, tribunal["code"]) is None:
                 session.add(models.Tribunal(**tribunal))
