@@ -14,7 +14,6 @@ import os
 from flask import Flask, current_app, g, has_app_context, request
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
-from sqlalchemy.pool import NullPool
 from sqlmodel import Session, SQLModel, create_engine
 
 from casework import models
@@ -34,7 +33,10 @@ def make_engine(url: str) -> Engine:
         url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
     if not url.startswith("sqlite"):
         return create_engine(url, pool_pre_ping=True)
-    engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30}, poolclass=NullPool)
+    if url in ("sqlite://", "sqlite:///:memory:"):
+        raise ValueError("Casework needs a SQLite file (several connections share it), not an in-memory database")
+    # Pooled connections: opening one costs a file open and the PRAGMAs below on every transaction.
+    engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30}, pool_size=5, max_overflow=20)
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection, _record):

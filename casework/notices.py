@@ -5,12 +5,15 @@ issued notice never changes when a translation does.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, datetime
+from functools import lru_cache
+from typing import Callable
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_date, format_datetime
 from flask import current_app, render_template
-from flask_babel import force_locale
+from flask_babel import force_locale, get_translations
 from sqlmodel import Session, select
 
 from casework.countries import LANGUAGES
@@ -69,54 +72,72 @@ def format_day(value: date, language: str) -> str:
     return format_date(value, format="long", locale=language)
 
 
-def _pending(session: Session, appeal: Appeal) -> list[Deadline]:
-    from casework.deadlines.schedule import PUBLIC_KINDS
+@dataclass(frozen=True)
+class _Catalog:
+    """One language's translations and labels, looked up once per process: a sweep renders
+    thousands of notices, and each label would otherwise go through Flask-Babel's context."""
 
-    return list(session.exec(
-        select(Deadline).where(Deadline.appeal_id == appeal.id, Deadline.status == "pending",
-                               Deadline.kind.in_(PUBLIC_KINDS)).order_by(Deadline.due_at)
-    ))
+    gettext: Callable[[str], str]
+    labels: dict[str, dict[str, str]]
+
+
+@lru_cache(maxsize=None)
+def _catalog(language: str) -> _Catalog:
+    with force_locale(language):
+        translations = get_translations()
+        labels = {
+            name: {key: str(label) for key, label in table.items()}
+            for name, table in (("state", STATE_LABELS), ("outcome", OUTCOME_LABELS), ("action", ACTION_LABELS),
+                                ("deadline", DEADLINE_LABELS), ("next", NEXT_STEPS))
+        }
+        return _Catalog(translations.gettext, labels)
 
 
 def _render(template: str, recipient: dict, **context) -> tuple[str, str]:
     language = recipient["language"] if recipient["language"] in LANGUAGES else "en"
+    catalog = _catalog(language)
+    labels = catalog.labels
+
+    def _(text: str, **variables) -> str:
+        translated = catalog.gettext(text)
+        return translated % variables if variables else translated
+
     with force_locale(language):
         text = render_template(
             template,
+            _=_,
             recipient=recipient,
             language=language,
             moment=lambda value: format_moment(value, language, recipient["timezone"]),
             day=lambda value: format_day(value, language),
-            state_label=lambda s: str(STATE_LABELS[s]),
-            outcome_label=lambda o: str(OUTCOME_LABELS[o]) if o else "",
-            action_label=lambda a: str(ACTION_LABELS.get(a, a)),
-            deadline_label=lambda k: str(DEADLINE_LABELS.get(k, k)),
-            next_step=lambda s: str(NEXT_STEPS[s]),
+            state_label=labels["state"].__getitem__,
+            outcome_label=lambda o: labels["outcome"][o] if o else "",
+            action_label=lambda a: labels["action"].get(a, a),
+            deadline_label=lambda k: labels["deadline"].get(k, k),
+            next_step=labels["next"].__getitem__,
             **context,
         )
-    subject, _, body = text.strip().partition("\n")
+    subject, _sep, body = text.strip().partition("\n")
     return subject.removeprefix("Subject:").strip(), body.strip() + "\n"
 
 
-def _store(session: Session, appeal: Appeal, recipient: dict, kind: str, subject: str, body: str, event_id=None) -> Notice:
+def _store(session: Session, appeal: Appeal, recipient: dict, kind: str, subject: str, body: str, event=None) -> Notice:
     notice = Notice(
-        appeal_id=appeal.id, event_id=event_id, kind=kind, recipient_role=recipient["role"],
+        appeal_id=appeal.id, event=event, kind=kind, recipient_role=recipient["role"],
         recipient=recipient["address"], language=recipient["language"], subject=subject, body=body,
     )
     session.add(notice)
     return notice
 
 
-def for_event(session: Session, appeal: Appeal, event: Event) -> list[Notice]:
-    """The notices one step causes, one per party concerned."""
+def for_event(session: Session, appeal: Appeal, event: Event, deadlines: list[Deadline]) -> list[Notice]:
+    """The notices one step causes, one per party concerned; ``deadlines`` are those now running."""
     if event.action in SILENT_ACTIONS or not current_app.config.get("NOTICES_ENABLED", True):
         return []
-    session.flush()
-    deadlines = _pending(session, appeal)
     issued = []
     for recipient in _recipients(session, appeal, event.action):
         subject, body = _render("notices/event.txt", recipient, appeal=appeal, event=event, deadlines=deadlines)
-        issued.append(_store(session, appeal, recipient, event.action, subject, body, event.id))
+        issued.append(_store(session, appeal, recipient, event.action, subject, body, event))
     return issued
 
 
@@ -124,7 +145,7 @@ def for_deadline(session: Session, appeal: Appeal, deadline: Deadline) -> list[N
     """Notices of a reminder, or of a deadline that passed without its stage ending (overdue)."""
     if not current_app.config.get("NOTICES_ENABLED", True):
         return []
-    parent = session.get(Deadline, deadline.parent_id) if deadline.parent_id else None
+    parent = deadline.parent
     audience = (parent or deadline).rule.get("audience", "staff")
     recipients = _recipients(session, appeal, "deadline")
     if deadline.kind == "hearing_reminder":

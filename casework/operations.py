@@ -136,86 +136,84 @@ def lodge_appeal(session: Session, data: dict, actor: Actor, config: dict) -> tu
             "filed_in_time": appeal.filed_in_time,
         },
     )
-    first_kind = "forwarding" if receiving_country != decision_country else "admissibility"
-    schedule.start(session, appeal, first_kind, lodged_at)
-    schedule.refresh_next_due(session, appeal)
-    session.flush()
-    notices.for_event(session, appeal, event)
+    deadlines = schedule.Deadlines(session, appeal)
+    deadlines.start("forwarding" if receiving_country != decision_country else "admissibility", lodged_at)
+    notices.for_event(session, appeal, event, deadlines.pending())
     return appeal, access_code
 
 
 # --- actions -----------------------------------------------------------------------------------
 # Each effect function does what is particular to its action, after the workflow has moved the
-# state: fields on the appeal, and the deadlines of the stage it enters. ``at`` is when the
-# action really happened (deadlines count from it).
+# state: fields on the appeal, and the deadlines of the stage it enters (``deadlines``, the
+# appeal's open deadline rows). ``at`` is when the action really happened (deadlines count from it).
 
-Effect = Callable[[Session, Appeal, dict, datetime, dict], None]
+Effect = Callable[[schedule.Deadlines, Appeal, dict, datetime, dict], None]
 
 
-def _forward(session, appeal, data, at, config):
+def _forward(deadlines, appeal, data, at, config):
+    session = deadlines.session
     appeal.handling_country = data["to_country"]
     appeal.handling_institution_id = institution(session, data["to_country"], data["to_institution_name"]).id
     wanted = {(c.country, c.relation) for c in appeal.countries if c.relation != "handling"}
     wanted.add((data["to_country"], "handling"))
     have = {(c.country, c.relation): c for c in appeal.countries}
     appeal.countries = [have.get(key) or AppealCountry(appeal_id=appeal.id, country=key[0], relation=key[1]) for key in sorted(wanted)]
-    session.flush()
-    schedule.end_pending(session, appeal, at)
+    deadlines.end_stage(at)
     # Receipt by the competent institution starts its admissibility check (Art 81: the
     # original lodging date still counts for the filing window).
-    schedule.start(session, appeal, "admissibility", at)
+    deadlines.start("admissibility", at)
 
 
-def _admit(session, appeal, data, at, config):
+def _admit(deadlines, appeal, data, at, config):
     if data.get("late_filing_reason"):
         appeal.late_filing_reason = data["late_filing_reason"]
-    schedule.end_pending(session, appeal, at)
-    schedule.start(session, appeal, "review", at)
+    deadlines.end_stage(at)
+    deadlines.start("review", at)
 
 
-def _request_information(session, appeal, data, at, config):
+def _request_information(deadlines, appeal, data, at, config):
     days = data.get("due_in_days")
     period = calendar.Period(days, "days") if days else schedule.period_for("information")
-    schedule.pause(session, appeal, "review", at)
-    schedule.start(session, appeal, "information", at, period=period, for_claimant=data.get("from") == "claimant")
+    deadlines.pause("review", at)
+    deadlines.start("information", at, period=period, for_claimant=data.get("from") == "claimant")
 
 
-def _resume_review(session, appeal, data, at, config):
-    schedule.end_pending(session, appeal, at, keep_paused=True)
-    schedule.resume(session, appeal, "review", at)
+def _resume_review(deadlines, appeal, data, at, config):
+    deadlines.end_stage(at, keep_paused=True)
+    deadlines.resume("review", at)
 
 
-def _decide_review(session, appeal, data, at, config):
+def _decide_review(deadlines, appeal, data, at, config):
     appeal.review_outcome = data["outcome"]
-    _enter_stage(session, appeal, at, config)
+    _enter_stage(deadlines, appeal, at, config)
 
 
-def _review_timeout(session, appeal, data, at, config):
+def _review_timeout(deadlines, appeal, data, at, config):
     # The institution's silence is a deemed refusal; the claimant's month runs from now, when
     # they are told, never from the missed date.
     appeal.review_outcome = "refused"
-    _enter_stage(session, appeal, at, config)
+    _enter_stage(deadlines, appeal, at, config)
 
 
-def _extend_mediation(session, appeal, data, at, config):
+def _extend_mediation(deadlines, appeal, data, at, config):
     appeal.mediation_extended = True
-    schedule.extend(session, appeal, "mediation", schedule.period_for("mediation_extension"), at)
+    deadlines.extend("mediation", schedule.period_for("mediation_extension"), at)
 
 
-def _schedule_hearing(session, appeal, data, at, config):
+def _schedule_hearing(deadlines, appeal, data, at, config):
     appeal.hearing_at = data["hearing_at"]
     appeal.hearing_mode = data["mode"]
-    schedule.schedule_hearing_reminders(session, appeal, data["hearing_at"], at)
+    deadlines.remind_of_hearing(data["hearing_at"], at)
 
 
-def _remit(session, appeal, data, at, config):
+def _remit(deadlines, appeal, data, at, config):
     appeal.review_outcome = None
     appeal.hearing_at = appeal.hearing_mode = None
-    _enter_stage(session, appeal, at, config)
+    _enter_stage(deadlines, appeal, at, config)
 
 
-def _assign(session, appeal, data, at, config):
-    user = session.exec(select(User).where(User.email == data["user"])).first()
+def _assign(deadlines, appeal, data, at, config):
+    user = deadlines.session.exec(select(User).where(User.email == data["user"])).first()
     if user is None or not user.active or user.role not in ("officer", "mediator") or user.country != appeal.handling_country:
         raise ValidationFailed.field("user", "must be an active officer or mediator of the handling country")
     if user.role == "officer":
@@ -224,8 +222,8 @@ def _assign(session, appeal, data, at, config):
         appeal.mediator_id = user.id
 
 
-def _withdraw(session, appeal, data, at, config):
-    schedule.end_pending(session, appeal, at, cancelled=True)
+def _withdraw(deadlines, appeal, data, at, config):
+    deadlines.end_stage(at, cancelled=True)
 
 
 STAGE_DEADLINE = {
@@ -236,18 +234,18 @@ STAGE_DEADLINE = {
 }
 
 
-def _enter_stage(session, appeal, at, config):
+def _enter_stage(deadlines, appeal, at, config):
     """The appeal moved to a new stage: the old stage's deadlines end, the new one's start."""
-    schedule.end_pending(session, appeal, at)
+    deadlines.end_stage(at)
     if appeal.state == "escalated" and appeal.tribunal_code is None:
         appeal.tribunal_code = route_tribunal(appeal, config)
     kind = STAGE_DEADLINE.get(appeal.state)
     if kind:
-        schedule.start(session, appeal, kind, at, for_claimant=kind == "claimant_response")
+        deadlines.start(kind, at, for_claimant=kind == "claimant_response")
 
 
-def _stage_change(session, appeal, data, at, config):
-    _enter_stage(session, appeal, at, config)
+def _stage_change(deadlines, appeal, data, at, config):
+    _enter_stage(deadlines, appeal, at, config)
 
 
 EFFECTS: dict[str, Effect] = {
@@ -309,6 +307,7 @@ def perform_action(
     if occurred_at is not None and appeal.last_event_at is not None and occurred_at < appeal.last_event_at:
         raise ValidationFailed.field("occurred_at", "must not be before the appeal's previous event")
 
+    deadlines = schedule.Deadlines(session, appeal)
     from_state = appeal.state
     appeal.version += 1
     row = workflow.fire(appeal, action, actor.role, facts(appeal, data))
@@ -316,7 +315,7 @@ def perform_action(
     if outcome is not None:
         appeal.outcome = outcome
         appeal.closed_at = at
-    EFFECTS[action](session, appeal, data, at, config)
+    EFFECTS[action](deadlines, appeal, data, at, config)
     event = append_event(
         session,
         appeal,
@@ -330,8 +329,5 @@ def perform_action(
         recorded_at=moment,
     )
     appeal.updated_at = moment
-    schedule.refresh_next_due(session, appeal)
-    session.add(appeal)
-    session.flush()
-    notices.for_event(session, appeal, event)
+    notices.for_event(session, appeal, event, deadlines.pending())
     return event

@@ -9,6 +9,7 @@ from datetime import datetime
 from flask import current_app, jsonify, request
 from spectree import Response
 from sqlalchemy import or_
+from sqlalchemy.orm import selectinload
 from sqlmodel import select
 
 from casework import operations, schemas
@@ -19,7 +20,7 @@ from casework.api.spec import spec
 from casework.clock import now
 from casework.db import db
 from casework.errors import Forbidden, ValidationFailed
-from casework.models import Appeal, Event, Notice
+from casework.models import Appeal, Claimant, Event, Notice
 
 _ERRORS = {f"HTTP_{code}": schemas.ErrorOut for code in (400, 401, 403, 404, 409, 415, 422)}
 
@@ -74,7 +75,9 @@ def queue():
     """The work queue: nearest pending deadline first, appeals without one last; keyset-paginated."""
     user = current_staff()
     query: schemas.QueueQuery = request.context.query
-    base = select(Appeal).where(visible_filter(user))
+    base = select(Appeal).where(visible_filter(user)).options(
+        selectinload(Appeal.claimant).selectinload(Claimant.personal_ids)
+    )
     if query.state:
         base = base.where(Appeal.state == query.state)
     if query.handling_country:

@@ -1,9 +1,10 @@
 """Deadline rows on appeals: started, paused, resumed, extended and ended by the operations, in
 the same transaction as the transition that causes them.
 
-Each row keeps the rule and inputs that produced its ``due_at``; a stored deadline is never
-recomputed silently. Reminders are child rows of the deadline they announce; the sweep fires
-both kinds the same way.
+An operation loads the appeal's open rows once into a ``Deadlines`` book, changes them there
+and lets the session write everything in one flush. Each row keeps the rule and inputs that
+produced its ``due_at``; a stored deadline is never recomputed silently. Reminders are child
+rows of the deadline they announce; the sweep fires both kinds the same way.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from flask import current_app
-from sqlalchemy import func
+from sqlalchemy import or_
 from sqlmodel import Session, select
 
 from casework.deadlines import calendar
@@ -84,11 +85,10 @@ def jurisdiction(session: Session, appeal: Appeal, kind: str) -> str:
     return appeal.handling_country
 
 
-def _row_from_due(appeal: Appeal, kind: str, due: calendar.Due, started_at: datetime, parent_id=None) -> Deadline:
+def _row_from_due(appeal: Appeal, kind: str, due: calendar.Due, started_at: datetime) -> Deadline:
     return Deadline(
         appeal_id=appeal.id,
         kind=kind,
-        parent_id=parent_id,
         status="pending",
         due_at=due.due_at,
         due_on=due.due_on,
@@ -99,25 +99,12 @@ def _row_from_due(appeal: Appeal, kind: str, due: calendar.Due, started_at: date
     )
 
 
-def start(
-    session: Session,
-    appeal: Appeal,
-    kind: str,
-    started_at: datetime,
-    *,
-    period: calendar.Period | None = None,
-    for_claimant: bool = False,
-) -> Deadline:
-    """Start a deadline of ``kind`` counted from ``started_at``, with its reminder."""
-    country = jurisdiction(session, appeal, kind)
-    period = period or period_for(kind)
-    due = calendar.compute_due(started_at, period, country, subdiv=_subdiv(country), tz=_timezone(country))
-    rule = {**due.rule, "kind": kind, "timer": TIMER_ACTION.get(kind), "audience": "claimant" if for_claimant else "staff"}
-    row = _row_from_due(appeal, kind, calendar.Due(due.due_at, due.due_on, due.timezone, due.jurisdiction, rule), started_at)
-    session.add(row)
-    session.flush()
-    _add_reminder(session, appeal, row, started_at)
-    return row
+def _close(row: Deadline, ended_at: datetime, *, cancelled: bool) -> None:
+    row.ended_at = ended_at
+    if cancelled or row.kind in (REMINDER, HEARING_REMINDER):
+        row.status = "cancelled"
+    else:
+        row.status = "met" if ended_at <= row.due_at else "missed"
 
 
 def _reminder_time(row: Deadline) -> datetime:
@@ -131,140 +118,140 @@ def _reminder_time(row: Deadline) -> datetime:
     return datetime.combine(day, datetime.min.time(), tzinfo=ZoneInfo(row.timezone)).astimezone(ZoneInfo("UTC"))
 
 
-def _add_reminder(session: Session, appeal: Appeal, row: Deadline, created_at: datetime) -> None:
-    remind_at = _reminder_time(row)
-    if remind_at <= created_at:
-        return  # too short a limit to announce; the notice of the step itself gives the date
-    session.add(
-        Deadline(
-            appeal_id=appeal.id,
-            kind=REMINDER,
-            parent_id=row.id,
-            status="pending",
-            due_at=remind_at,
-            due_on=remind_at.astimezone(ZoneInfo(row.timezone)).date(),
-            timezone=row.timezone,
-            jurisdiction=row.jurisdiction,
-            rule={"reminds": row.kind, "before": row.due_on.isoformat(), "audience": row.rule.get("audience")},
-            started_at=created_at,
+class Deadlines:
+    """The deadline rows of one appeal that a step can change: running, paused, and overdue flags
+    still standing. Loaded in one query when an operation starts; new rows join it."""
+
+    def __init__(self, session: Session, appeal: Appeal):
+        self.session = session
+        self.appeal = appeal
+        self.rows: list[Deadline] = []
+        if appeal.id is not None:
+            self.rows = list(
+                session.exec(
+                    select(Deadline)
+                    .where(Deadline.appeal_id == appeal.id, Deadline.status.in_(OPEN_STATUSES + ("missed",)))
+                    .where(or_(Deadline.status != "missed", Deadline.ended_at.is_(None)))
+                    .order_by(Deadline.id)
+                )
+            )
+
+    def _add(self, row: Deadline) -> Deadline:
+        self.session.add(row)
+        self.rows.append(row)
+        return row
+
+    def _open(self, kind: str | None = None, status: str | None = None) -> list[Deadline]:
+        return [
+            row for row in self.rows
+            if row.status in OPEN_STATUSES and (kind is None or row.kind == kind) and (status is None or row.status == status)
+        ]
+
+    def _children(self, parent: Deadline) -> list[Deadline]:
+        return [row for row in self._open() if row.parent is parent]
+
+    def _remind(self, row: Deadline, created_at: datetime) -> None:
+        remind_at = _reminder_time(row)
+        if remind_at <= created_at:
+            return  # too short a limit to announce; the notice of the step itself gives the date
+        self._add(
+            Deadline(
+                appeal_id=self.appeal.id,
+                kind=REMINDER,
+                parent=row,
+                status="pending",
+                due_at=remind_at,
+                due_on=remind_at.astimezone(ZoneInfo(row.timezone)).date(),
+                timezone=row.timezone,
+                jurisdiction=row.jurisdiction,
+                rule={"reminds": row.kind, "before": row.due_on.isoformat(), "audience": row.rule.get("audience")},
+                started_at=created_at,
+            )
         )
-    )
 
+    def start(self, kind: str, started_at: datetime, *, period: calendar.Period | None = None,
+              for_claimant: bool = False) -> Deadline:
+        """Start a deadline of ``kind`` counted from ``started_at``, with its reminder."""
+        country = jurisdiction(self.session, self.appeal, kind)
+        period = period or period_for(kind)
+        due = calendar.compute_due(started_at, period, country, subdiv=_subdiv(country), tz=_timezone(country))
+        rule = {**due.rule, "kind": kind, "timer": TIMER_ACTION.get(kind),
+                "audience": "claimant" if for_claimant else "staff"}
+        due = calendar.Due(due.due_at, due.due_on, due.timezone, due.jurisdiction, rule)
+        row = self._add(_row_from_due(self.appeal, kind, due, started_at))
+        self._remind(row, started_at)
+        return row
 
-def open_rows(session: Session, appeal: Appeal) -> list[Deadline]:
-    return list(
-        session.exec(
-            select(Deadline).where(Deadline.appeal_id == appeal.id, Deadline.status.in_(OPEN_STATUSES)).order_by(Deadline.id)
-        )
-    )
+    def end_stage(self, ended_at: datetime, *, keep_paused: bool = False, cancelled: bool = False) -> None:
+        """The stage ends: its deadlines are met (or missed, if it ended late), reminders cancelled
+        and overdue flags lowered."""
+        self.appeal.overdue_since = None
+        for row in self.rows:
+            if row.status == "missed":
+                row.ended_at = ended_at
+            elif row.status in OPEN_STATUSES and not (keep_paused and row.status == "paused"):
+                _close(row, ended_at, cancelled=cancelled)
 
-
-def _close(row: Deadline, ended_at: datetime, *, cancelled: bool) -> None:
-    row.ended_at = ended_at
-    if cancelled or row.kind in (REMINDER, HEARING_REMINDER):
-        row.status = "cancelled"
-    else:
-        row.status = "met" if ended_at <= row.due_at else "missed"
-
-
-def end_pending(session: Session, appeal: Appeal, ended_at: datetime, *, keep_paused: bool = False, cancelled=False) -> None:
-    """The stage ends: its deadlines are met (or missed, if it ended late) and reminders cancelled."""
-    appeal.overdue_since = None
-    flagged = select(Deadline).where(
-        Deadline.appeal_id == appeal.id, Deadline.status == "missed", Deadline.ended_at.is_(None)
-    )
-    for row in session.exec(flagged):
-        row.ended_at = ended_at
-    for row in open_rows(session, appeal):
-        if keep_paused and row.status == "paused":
-            continue
-        if keep_paused and row.kind == REMINDER and _parent_paused(session, row):
-            continue
-        _close(row, ended_at, cancelled=cancelled)
-
-
-def _parent_paused(session: Session, row: Deadline) -> bool:
-    parent = session.get(Deadline, row.parent_id) if row.parent_id else None
-    return parent is not None and parent.status == "paused"
-
-
-def cancel_kind(session: Session, appeal: Appeal, kind: str, at: datetime) -> None:
-    for row in open_rows(session, appeal):
-        if row.kind == kind:
+    def cancel(self, kind: str, at: datetime) -> None:
+        for row in self._open(kind):
             _close(row, at, cancelled=True)
 
+    def pause(self, kind: str, at: datetime) -> None:
+        """Stop a deadline's clock (the review while information is awaited); its reminder goes."""
+        for row in self._open(kind, "pending"):
+            row.status, row.paused_at = "paused", at
+            for child in self._children(row):
+                _close(child, at, cancelled=True)
 
-def pause(session: Session, appeal: Appeal, kind: str, at: datetime) -> None:
-    """Stop a deadline's clock (the review while information is awaited); its reminder waits too."""
-    for row in open_rows(session, appeal):
-        if row.kind == kind and row.status == "pending":
-            row.status = "paused"
-            row.paused_at = at
-            for child in open_rows(session, appeal):
-                if child.parent_id == row.id:
-                    _close(child, at, cancelled=True)
-
-
-def resume(session: Session, appeal: Appeal, kind: str, at: datetime) -> None:
-    """Restart a paused clock: the paused time is added back, then rolled past days off."""
-    for row in open_rows(session, appeal):
-        if row.kind == kind and row.status == "paused":
+    def resume(self, kind: str, at: datetime) -> None:
+        """Restart a paused clock: the paused time is added back, then rolled past days off."""
+        for row in self._open(kind, "paused"):
             due = calendar.Due(row.due_at, row.due_on, row.timezone, row.jurisdiction, row.rule)
             shifted = calendar.shift_paused(due, max(at - row.paused_at, timedelta(0)), subdiv=_subdiv(row.jurisdiction))
             row.due_at, row.due_on, row.rule = shifted.due_at, shifted.due_on, shifted.rule
             row.status, row.paused_at = "pending", None
-            session.flush()
-            _add_reminder(session, appeal, row, at)
+            self._remind(row, at)
 
-
-def extend(session: Session, appeal: Appeal, kind: str, period: calendar.Period, at: datetime) -> None:
-    """Lengthen a running deadline by ``period`` counted from its current last day."""
-    for row in open_rows(session, appeal):
-        if row.kind == kind and row.status == "pending":
+    def extend(self, kind: str, period: calendar.Period, at: datetime) -> None:
+        """Lengthen a running deadline by ``period`` counted from its current last day."""
+        for row in self._open(kind, "pending"):
             last = calendar.last_day(row.due_on, period, row.jurisdiction, _subdiv(row.jurisdiction))
-            previous = row.due_at
-            row.due_at = calendar.end_of_day(last, row.jurisdiction, row.timezone)
-            row.due_on = last
-            row.rule = {**row.rule, "extension": {"period": str(period), "previous_due_at": previous.isoformat(), "at": at.isoformat()}}
-            for child in open_rows(session, appeal):
-                if child.parent_id == row.id:
-                    _close(child, at, cancelled=True)
-            session.flush()
-            _add_reminder(session, appeal, row, at)
+            extension = {"period": str(period), "previous_due_at": row.due_at.isoformat(), "at": at.isoformat()}
+            row.due_at, row.due_on = calendar.end_of_day(last, row.jurisdiction, row.timezone), last
+            row.rule = {**row.rule, "extension": extension}
+            for child in self._children(row):
+                _close(child, at, cancelled=True)
+            self._remind(row, at)
 
-
-def schedule_hearing_reminders(session: Session, appeal: Appeal, hearing_at: datetime, at: datetime) -> None:
-    """Remind the parties 7 days and 1 day before a hearing (replacing reminders of an earlier date)."""
-    cancel_kind(session, appeal, HEARING_REMINDER, at)
-    country = jurisdiction(session, appeal, "tribunal_acknowledgement")
-    zone = _timezone(country)
-    for days in HEARING_REMINDER_DAYS:
-        remind_at = hearing_at - timedelta(days=days)
-        if remind_at <= at:
-            continue
-        session.add(
-            Deadline(
-                appeal_id=appeal.id,
-                kind=HEARING_REMINDER,
-                status="pending",
-                due_at=remind_at,
-                due_on=remind_at.astimezone(ZoneInfo(zone)).date(),
-                timezone=zone,
-                jurisdiction=country,
-                rule={"hearing_at": hearing_at.isoformat(), "days_before": days},
-                started_at=at,
+    def remind_of_hearing(self, hearing_at: datetime, at: datetime) -> None:
+        """Remind the parties 7 days and 1 day before a hearing (replacing reminders of an earlier date)."""
+        self.cancel(HEARING_REMINDER, at)
+        country = jurisdiction(self.session, self.appeal, "tribunal_acknowledgement")
+        zone = _timezone(country)
+        for days in HEARING_REMINDER_DAYS:
+            remind_at = hearing_at - timedelta(days=days)
+            if remind_at <= at:
+                continue
+            self._add(
+                Deadline(
+                    appeal_id=self.appeal.id,
+                    kind=HEARING_REMINDER,
+                    status="pending",
+                    due_at=remind_at,
+                    due_on=remind_at.astimezone(ZoneInfo(zone)).date(),
+                    timezone=zone,
+                    jurisdiction=country,
+                    rule={"hearing_at": hearing_at.isoformat(), "days_before": days},
+                    started_at=at,
+                )
             )
-        )
 
-
-def refresh_next_due(session: Session, appeal: Appeal) -> None:
-    """Keep the appeal's nearest pending deadline, the officer queue's sort key."""
-    session.flush()
-    appeal.next_due_at = session.exec(
-        select(func.min(Deadline.due_at)).where(
-            Deadline.appeal_id == appeal.id, Deadline.status == "pending", Deadline.kind.in_(PUBLIC_KINDS)
-        )
-    ).one()
+    def pending(self) -> list[Deadline]:
+        """The running deadlines listed on the appeal, nearest first; also keeps the appeal's
+        ``next_due_at``, the officer queue's sort key."""
+        rows = sorted((row for row in self._open(status="pending") if row.kind in PUBLIC_KINDS), key=lambda r: r.due_at)
+        self.appeal.next_due_at = rows[0].due_at if rows else None
+        return rows
 
 
 def listed(session: Session, appeal: Appeal) -> list[Deadline]:

@@ -163,7 +163,9 @@ class Deadline(SQLModel, table=True):
     __table_args__ = (
         CheckConstraint(f"status IN ({_in(DEADLINE_STATUSES)})", name="deadline_status_known"),
         Index("ix_deadline_due", "status", "due_at"),
-        Index("ix_deadline_appeal", "appeal_id", "status"),
+        # Per-appeal lookups (open rows, nearest due) must use this one, never the sweep's index:
+        # with due_at in it, "nearest pending deadline of this appeal" is a single index seek.
+        Index("ix_deadline_appeal", "appeal_id", "status", "due_at"),
     )
 
     id: Optional[int] = Field(default=None, primary_key=True)
@@ -183,6 +185,9 @@ class Deadline(SQLModel, table=True):
     attempts: int = 0
     last_error: Optional[str] = Field(default=None, sa_type=Text)
     retry_at: Optional[datetime] = Field(default=None, sa_type=UTCDateTime)
+
+    # A reminder's deadline; set as an object so both rows are written in one flush.
+    parent: Optional["Deadline"] = Relationship(sa_relationship_kwargs={"remote_side": "Deadline.id", "lazy": "select"})
 
 
 class Notice(SQLModel, table=True):
@@ -205,6 +210,8 @@ class Notice(SQLModel, table=True):
     attempts: int = 0
     last_error: Optional[str] = Field(default=None, sa_type=Text)
     retry_at: Optional[datetime] = Field(default=None, sa_type=UTCDateTime)
+
+    event: Optional[Event] = Relationship()
 
 
 class Document(SQLModel, table=True):

@@ -23,7 +23,7 @@ class Claimant(SQLModel, table=True):
     created_at: datetime = Field(default_factory=now, sa_type=UTCDateTime)
 
     personal_ids: List["PersonalId"] = Relationship(
-        back_populates="claimant", sa_relationship_kwargs={"lazy": "selectin", "order_by": "PersonalId.id"}
+        back_populates="claimant", sa_relationship_kwargs={"order_by": "PersonalId.id"}
     )
 
 
