@@ -14,8 +14,10 @@ from zoneinfo import ZoneInfo
 from babel.dates import format_date, format_datetime
 from flask import current_app, render_template
 from flask_babel import force_locale, get_translations
+from sqlalchemy import insert
 from sqlmodel import Session, select
 
+from casework.clock import now
 from casework.countries import LANGUAGES
 from casework.deadlines import calendar
 from casework.i18n import ACTION_LABELS, DEADLINE_LABELS, NEXT_STEPS, OUTCOME_LABELS, STATE_LABELS
@@ -121,27 +123,35 @@ def _render(template: str, recipient: dict, **context) -> tuple[str, str]:
     return subject.removeprefix("Subject:").strip(), body.strip() + "\n"
 
 
-def _store(session: Session, appeal: Appeal, recipient: dict, kind: str, subject: str, body: str, event=None) -> Notice:
-    notice = Notice(
-        appeal_id=appeal.id, event=event, kind=kind, recipient_role=recipient["role"],
-        recipient=recipient["address"], language=recipient["language"], subject=subject, body=body,
-    )
-    session.add(notice)
-    return notice
+def _store(session: Session, appeal: Appeal, kind: str, rendered: list[tuple[dict, str, str]], event=None) -> int:
+    """Insert the rendered notices in one statement: a sweep issues thousands, and building ORM
+    objects for rows nothing reads back in the transaction is most of their cost."""
+    if not rendered:
+        return 0
+    if event is not None and event.id is None:
+        session.flush()  # the event's id, which each notice refers to
+    moment = now()
+    session.execute(insert(Notice), [
+        {"appeal_id": appeal.id, "event_id": event.id if event is not None else None, "kind": kind,
+         "recipient_role": recipient["role"], "recipient": recipient["address"], "language": recipient["language"],
+         "subject": subject, "body": body, "created_at": moment, "attempts": 0}
+        for recipient, subject, body in rendered
+    ])
+    return len(rendered)
 
 
-def for_event(session: Session, appeal: Appeal, event: Event, deadlines: list[Deadline]) -> list[Notice]:
+def for_event(session: Session, appeal: Appeal, event: Event, deadlines: list[Deadline]) -> int:
     """The notices one step causes, one per party concerned; ``deadlines`` are those now running."""
     if event.action in SILENT_ACTIONS or not current_app.config.get("NOTICES_ENABLED", True):
         return []
-    issued = []
-    for recipient in _recipients(session, appeal, event.action):
-        subject, body = _render("notices/event.txt", recipient, appeal=appeal, event=event, deadlines=deadlines)
-        issued.append(_store(session, appeal, recipient, event.action, subject, body, event))
-    return issued
+    rendered = [
+        (recipient, *_render("notices/event.txt", recipient, appeal=appeal, event=event, deadlines=deadlines))
+        for recipient in _recipients(session, appeal, event.action)
+    ]
+    return _store(session, appeal, event.action, rendered, event)
 
 
-def for_deadline(session: Session, appeal: Appeal, deadline: Deadline) -> list[Notice]:
+def for_deadline(session: Session, appeal: Appeal, deadline: Deadline) -> int:
     """Notices of a reminder, or of a deadline that passed without its stage ending (overdue)."""
     if not current_app.config.get("NOTICES_ENABLED", True):
         return []
@@ -153,9 +163,8 @@ def for_deadline(session: Session, appeal: Appeal, deadline: Deadline) -> list[N
     elif audience != "claimant" and deadline.kind != "hearing_reminder":
         recipients = [r for r in recipients if r["role"] != "claimant"]
     kind = "overdue" if deadline.kind not in ("reminder", "hearing_reminder") else deadline.kind
-    issued = []
-    for recipient in recipients:
-        subject, body = _render("notices/deadline.txt", recipient, appeal=appeal, deadline=deadline, parent=parent,
-                                kind=kind)
-        issued.append(_store(session, appeal, recipient, kind, subject, body))
-    return issued
+    rendered = [
+        (recipient, *_render("notices/deadline.txt", recipient, appeal=appeal, deadline=deadline, parent=parent, kind=kind))
+        for recipient in recipients
+    ]
+    return _store(session, appeal, kind, rendered)

@@ -76,7 +76,9 @@ def queue():
     user = current_staff()
     query: schemas.QueueQuery = request.context.query
     base = select(Appeal).where(visible_filter(user)).options(
-        selectinload(Appeal.claimant).selectinload(Claimant.personal_ids)
+        selectinload(Appeal.claimant).selectinload(Claimant.personal_ids),
+        selectinload(Appeal.decision_institution),
+        selectinload(Appeal.handling_institution),
     )
     if query.state:
         base = base.where(Appeal.state == query.state)

@@ -17,6 +17,7 @@ from typing import Callable
 
 from flask import current_app
 from sqlalchemy import or_
+from sqlalchemy.orm import joinedload
 from sqlmodel import select
 
 from casework import notices, operations
@@ -64,7 +65,10 @@ def fire(deadline_id: int) -> bool:
         moment = now()
         if row is None or row.due_at > moment:
             return False
-        appeal = session.get(Appeal, row.appeal_id)
+        # One query for the appeal and the countries its notices go to.
+        appeal = session.exec(
+            select(Appeal).where(Appeal.id == row.appeal_id).options(joinedload(Appeal.countries))
+        ).unique().one()
         row.fired_at = moment
         if row.kind in TIMER_ACTION:
             # Leaving the stage closes this row as missed in the same transaction.

@@ -94,11 +94,12 @@ class Appeal(SQLModel, table=True):
     closed_at: Optional[datetime] = Field(default=None, sa_type=UTCDateTime)
 
     claimant: Optional[Claimant] = Relationship(sa_relationship_kwargs={"lazy": "joined"})
+    # Institutions are few and stay in the session's identity map: loaded when first read.
     decision_institution: Optional[Institution] = Relationship(
-        sa_relationship_kwargs={"lazy": "joined", "foreign_keys": "Appeal.decision_institution_id"}
+        sa_relationship_kwargs={"foreign_keys": "Appeal.decision_institution_id"}
     )
     handling_institution: Optional[Institution] = Relationship(
-        sa_relationship_kwargs={"lazy": "joined", "foreign_keys": "Appeal.handling_institution_id"}
+        sa_relationship_kwargs={"foreign_keys": "Appeal.handling_institution_id"}
     )
     countries: List["AppealCountry"] = Relationship(
         back_populates="appeal",
@@ -210,8 +211,6 @@ class Notice(SQLModel, table=True):
     attempts: int = 0
     last_error: Optional[str] = Field(default=None, sa_type=Text)
     retry_at: Optional[datetime] = Field(default=None, sa_type=UTCDateTime)
-
-    event: Optional[Event] = Relationship()
 
 
 class Document(SQLModel, table=True):
