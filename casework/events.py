@@ -96,5 +96,5 @@ def verify_chain(reference: str, events: Iterable[Event], head: str | None = Non
             return ChainBreak(event.seq, "content does not match its hash")
         prev_hash, expected_seq = event.hash, expected_seq + 1
     if head is not None and head != prev_hash:
-        return ChainBreak(expected_seq, f"the history ends early: the appeal records a later last event")
+        return ChainBreak(expected_seq, "the history ends early: the appeal records a later last event")
     return None

@@ -15,7 +15,7 @@ from babel.dates import format_date, format_datetime
 from flask import current_app, render_template
 from flask_babel import force_locale, get_translations
 from sqlalchemy import insert
-from sqlmodel import Session, select
+from sqlmodel import Session
 
 from casework.clock import now
 from casework.countries import LANGUAGES

@@ -60,7 +60,7 @@ def _cursor(value: str | None) -> tuple[datetime | None, int] | None:
             raise ValueError("out of range")
         return due, last_id
     except (ValueError, KeyError, TypeError, OverflowError, RecursionError):
-        raise ValidationFailed.field("after", "is not a cursor this API returned")
+        raise ValidationFailed.field("after", "is not a cursor this API returned") from None
 
 
 def _make_cursor(appeal: Appeal) -> str:
