@@ -97,13 +97,13 @@ def current_staff(required: bool = True) -> User | None:
     return user
 
 
-def claimant_appeal(reference: str, code: str | None) -> Appeal:
+def claimant_appeal(reference: str, code: str | None, *, lock: bool = False) -> Appeal:
     """The appeal a reference and access code open. An unknown reference and a wrong code get
     the same 404, after the same work, so neither reveals that the other was right."""
     if not code:
         raise Unauthorized("The access code is required (X-Access-Code header).")
     given = hash_access_code(code)
-    appeal = find_appeal(reference)
+    appeal = find_appeal(reference, lock=lock)
     stored = appeal.access_code_hash if appeal is not None else "0" * 64
     if not hmac.compare_digest(given, stored) or appeal is None:
         raise NotFound("No appeal matches this reference and access code.")
@@ -113,10 +113,15 @@ def claimant_appeal(reference: str, code: str | None) -> Appeal:
 REFERENCE = re.compile(r"CW-[0-9]{4}-[0-9]{6,12}")
 
 
-def find_appeal(reference: str) -> Appeal | None:
+def find_appeal(reference: str, *, lock: bool = False) -> Appeal | None:
+    """The appeal with this reference. ``lock`` (before acting on it) makes a concurrent action
+    wait for this transaction and then see the new version, instead of colliding half-way."""
     if not REFERENCE.fullmatch(reference):
         return None  # not a reference Casework issues: nothing to look up
-    return db.session.exec(select(Appeal).where(Appeal.reference == reference)).unique().first()
+    query = select(Appeal).where(Appeal.reference == reference)
+    if lock:
+        query = query.with_for_update(of=Appeal)
+    return db.session.exec(query).unique().first()
 
 
 # --- visibility and permission ---------------------------------------------------------------
@@ -155,9 +160,9 @@ def can_act(user: User, appeal: Appeal) -> bool:
     return user.role in ("mediator", "tribunal") and can_see(user, appeal)
 
 
-def load_visible(reference: str, user: User) -> Appeal:
+def load_visible(reference: str, user: User, *, lock: bool = False) -> Appeal:
     """The appeal, or 404 whether it does not exist or is not the caller's to see."""
-    appeal = find_appeal(reference)
+    appeal = find_appeal(reference, lock=lock)
     if appeal is None or not can_see(user, appeal):
         raise NotFound("No such appeal.")
     return appeal

@@ -4,6 +4,7 @@ status codes API.md promises. Bad input is never a 500."""
 from __future__ import annotations
 
 from flask import Flask, jsonify, request
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException
 
@@ -108,6 +109,13 @@ def init_app(app: Flask) -> None:
     @app.errorhandler(StaleDataError)
     def _stale(_error):
         return _api_error(VersionConflict())
+
+    @app.errorhandler(IntegrityError)
+    def _integrity(error: IntegrityError):
+        # Two steps recorded as the same event of one appeal: someone else acted first.
+        if "uq_event_appeal_seq" in str(error.orig):
+            return _api_error(VersionConflict())
+        raise error
 
     @app.errorhandler(HTTPException)
     def _http_error(error: HTTPException):

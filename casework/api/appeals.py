@@ -117,7 +117,7 @@ def queue():
 def act(reference: str):
     """Take one action on an appeal, sending the version you saw."""
     user = current_staff()
-    appeal = load_visible(reference, user)
+    appeal = load_visible(reference, user, lock=True)
     require_can_act(user, appeal)
     action = request.context.json.root
     data = {k: v for k, v in action.model_dump(by_alias=True).items() if v is not None}

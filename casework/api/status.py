@@ -29,8 +29,8 @@ def _language(appeal) -> str:
     return appeal.claimant.preferred_language
 
 
-def _open(reference: str):
-    return claimant_appeal(reference, request.headers.get("X-Access-Code"))
+def _open(reference: str, lock: bool = False):
+    return claimant_appeal(reference, request.headers.get("X-Access-Code"), lock=lock)
 
 
 @bp.get("/status/<reference>")
@@ -47,7 +47,7 @@ def status(reference: str):
                resp=Response(HTTP_200=schemas.StatusOut, **_ERRORS), tags=["claimants"], security=_SECURITY)
 def claimant_act(reference: str):
     """Withdraw, accept the review decision, or ask for mediation or the tribunal."""
-    appeal = _open(reference)
+    appeal = _open(reference, lock=True)
     body: schemas.ClaimantActionRequest = request.context.json
     operations.perform_action(db.session, appeal, CLAIMANT, body.action, {}, expected_version=body.version)
     db.session.commit()

@@ -68,6 +68,7 @@ def fire(deadline_id: int) -> bool:
         # One query for the appeal and the countries its notices go to.
         appeal = session.exec(
             select(Appeal).where(Appeal.id == row.appeal_id).options(joinedload(Appeal.countries))
+            .with_for_update(of=Appeal)
         ).unique().one()
         row.fired_at = moment
         if row.kind in TIMER_ACTION:
