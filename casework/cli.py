@@ -96,9 +96,14 @@ def audit_verify():
 @deadlines_cli.command("sweep")
 def deadlines_sweep():
     """Fire every due deadline now; last line ``fired N, failed M``."""
-    from casework.deadlines.sweep import sweep
+    from casework.deadlines.sweep import count_due, sweep
 
-    result = sweep()
+    if sys.stdout.isatty():
+        with click.progressbar(length=count_due(), label="firing due deadlines", show_pos=True,
+                               item_show_func=lambda _: None) as bar:
+            result = sweep(progress=bar.update)
+    else:
+        result = sweep()
     for error in result.errors[:20]:
         click.echo(error, err=True)
     click.echo(f"fired {result.fired}, failed {result.failed}")

@@ -158,7 +158,7 @@ def for_deadline(session: Session, appeal: Appeal, deadline: Deadline) -> int:
     parent = deadline.parent
     audience = (parent or deadline).rule.get("audience", "staff")
     recipients = _recipients(session, appeal, "deadline")
-    if deadline.kind == "hearing_reminder":
+    if deadline.kind in ("hearing_reminder", "tribunal_acknowledgement"):
         recipients += [r for r in _recipients(session, appeal, "schedule_hearing") if r["role"] == "tribunal"]
     elif audience != "claimant" and deadline.kind != "hearing_reminder":
         recipients = [r for r in recipients if r["role"] != "claimant"]

@@ -16,7 +16,7 @@ from datetime import timedelta
 from typing import Callable
 
 from flask import current_app
-from sqlalchemy import or_
+from sqlalchemy import func, or_
 from sqlalchemy.orm import joinedload
 from sqlmodel import select
 
@@ -52,6 +52,15 @@ def due_ids(limit: int) -> list[int]:
                 .limit(limit)
             )
         )
+
+
+def count_due() -> int:
+    """How many rows are due now (for a progress bar)."""
+    moment = now()
+    with db.new_session() as session:
+        return session.exec(
+            select(func.count()).select_from(Deadline).where(Deadline.status == "pending", Deadline.due_at <= moment)
+        ).one()
 
 
 def fire(deadline_id: int) -> bool:
