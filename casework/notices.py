@@ -158,10 +158,11 @@ def for_deadline(session: Session, appeal: Appeal, deadline: Deadline) -> int:
     parent = deadline.parent
     audience = (parent or deadline).rule.get("audience", "staff")
     recipients = _recipients(session, appeal, "deadline")
+    # Staff limits concern staff; the parties are all told of a hearing.
+    if audience != "claimant" and deadline.kind != "hearing_reminder":
+        recipients = [r for r in recipients if r["role"] != "claimant"]
     if deadline.kind in ("hearing_reminder", "tribunal_acknowledgement"):
         recipients += [r for r in _recipients(session, appeal, "schedule_hearing") if r["role"] == "tribunal"]
-    elif audience != "claimant" and deadline.kind != "hearing_reminder":
-        recipients = [r for r in recipients if r["role"] != "claimant"]
     kind = "overdue" if deadline.kind not in ("reminder", "hearing_reminder") else deadline.kind
     rendered = [
         (recipient, *_render("notices/deadline.txt", recipient, appeal=appeal, deadline=deadline, parent=parent, kind=kind))
