@@ -211,45 +211,15 @@ def remove_db(path: Path) -> None:
 
 # --- scenario A / B: the sweep itself ----------------------------------------------------------
 
-def _app(db_path: Path, instance: Path, notices: bool, pooled: bool = False):
+def _app(db_path: Path, instance: Path, notices: bool):
     from casework import create_app
 
-    app = create_app({
+    return create_app({
         "DATABASE_URL": f"sqlite:///{db_path}",
         "SECRET_KEY": "bench-secret",
         "INSTANCE_PATH": str(instance),
         "NOTICES_ENABLED": notices,
     })
-    if pooled:
-        app.extensions["casework.db"].dispose()
-        app.extensions["casework.db"] = _pooled_engine(f"sqlite:///{db_path}")
-    return app
-
-
-def _pooled_engine(url: str):
-    """EXPERIMENT, not product code: casework.db.make_engine's SQLite engine (same connect
-    arguments, PRAGMAs and BEGIN / BEGIN IMMEDIATE), but with SQLAlchemy's default QueuePool
-    instead of NullPool, so connections stay open between transactions."""
-    from sqlalchemy import create_engine, event
-    from sqlalchemy.pool import QueuePool
-
-    from casework.db import _writing
-
-    engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30}, poolclass=QueuePool)
-
-    @event.listens_for(engine, "connect")
-    def _on_connect(dbapi_connection, _record):
-        dbapi_connection.isolation_level = None
-        cursor = dbapi_connection.cursor()
-        for pragma in ("foreign_keys=ON", "busy_timeout=30000", "journal_mode=WAL", "synchronous=NORMAL"):
-            cursor.execute("PRAGMA " + pragma)
-        cursor.close()
-
-    @event.listens_for(engine, "begin")
-    def _on_begin(connection):
-        connection.exec_driver_sql("BEGIN IMMEDIATE" if _writing.get() else "BEGIN")
-
-    return engine
 
 
 def _count(db_path: Path, sql: str) -> int:
@@ -261,21 +231,7 @@ class _OverBudget(Exception):
     """Raised from sweep()'s progress callback to stop a run that exceeds its time budget."""
 
 
-INDEX_FIX = (
-    "DROP INDEX ix_deadline_appeal",
-    "CREATE INDEX ix_deadline_appeal ON deadline (appeal_id, status, due_at)",
-)
-
-
-def apply_index_fix(db_path: Path) -> None:
-    """EXPERIMENT, not product code: give the per-appeal deadline index a third column, due_at, so
-    the per-appeal ``min(due_at)`` / ``ORDER BY due_at`` queries are answered from it."""
-    with sqlite3.connect(db_path) as conn:
-        for statement in INDEX_FIX:
-            conn.execute(statement)
-
-
-def run_sweep(db_path: Path, instance: Path, *, total: int, due: int, notices: bool, pooled: bool = False,
+def run_sweep(db_path: Path, instance: Path, *, total: int, due: int, notices: bool,
               budget: float | None = None, profile: Path | None = None) -> dict:
     """Time one sweep() over a prepared database, then check every due row fired exactly once.
 
@@ -284,7 +240,7 @@ def run_sweep(db_path: Path, instance: Path, *, total: int, due: int, notices: b
     then extrapolated from the rate so far (per-row cost is flat within one run)."""
     from casework.deadlines.sweep import sweep
 
-    app = _app(db_path, instance, notices, pooled)
+    app = _app(db_path, instance, notices)
     complete = True
     with app.app_context():
         gc.collect()
@@ -508,8 +464,17 @@ def machine_info() -> list[tuple[str, str]]:
     except OSError:
         pass
     load = " / ".join(f"{x:.2f}" for x in os.getloadavg())
+    code = "?"
+    try:  # read-only: which product code was measured
+        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--", "casework", "templates", "workflows"], cwd=ROOT,
+                               capture_output=True, text=True).stdout.strip()
+        code = f"{head}" + (" + uncommitted changes in casework/templates/workflows" if dirty else " (clean)")
+    except OSError:
+        pass
     return [
         ("date (UTC)", datetime.now(UTC).strftime("%Y-%m-%d %H:%M")),
+        ("product code", code),
         ("nproc", str(os.cpu_count())),
         ("CPU", cpu),
         ("memory", mem),
@@ -538,8 +503,8 @@ def render(report: dict) -> str:
         "",
         "## 1. Sweep cost vs. number of pending deadlines",
         "",
-        "Only `sweep()` inside `app.app_context()` is timed (SQLite file, the product's engine: `NullPool`, WAL, "
-        "synchronous=NORMAL, one connection per transaction). Each fired row runs `review_timeout` through "
+        "Only `sweep()` inside `app.app_context()` is timed (SQLite file, the product's engine and PRAGMAs: WAL, "
+        "synchronous=NORMAL; each row in its own transaction). Each fired row runs `review_timeout` through "
         "`operations.perform_action` in its own transaction (event, claimant-response deadline + reminder, "
         "notices). Runs alternate A/B to spread drift; the median is used.",
         "",
@@ -559,12 +524,8 @@ def render(report: dict) -> str:
         )
     lines += [
         "",
-        "Variants: *product, notices on* is Casework as deployed, and the one the targets apply to; *product, notices "
-        "off* sets `NOTICES_ENABLED=False`. The two *experiment* variants change things in the benchmark only, as "
-        "evidence for suggested fixes (not product behaviour): *index fix* replaces `ix_deadline_appeal (appeal_id, "
-        "status)` with `(appeal_id, status, due_at)` in the copied database before the run; *pooled engine* swaps "
-        "the app's engine for one with `casework.db.make_engine`'s SQLite settings but SQLAlchemy's `QueuePool` "
-        "instead of `NullPool`.",
+        "*notices on* is Casework as deployed, and the variant the targets apply to; *notices off* sets "
+        "`NOTICES_ENABLED=False`.",
     ]
     if stopped:
         lines += ["", f"\\* stopped at the time budget (`--budget {a['budget']:.0f}` s) between two rows; "
@@ -621,10 +582,11 @@ def main() -> int:
     parser.add_argument("--pending", type=int, default=1_000_000, help="pending deadlines in scenario B (default 1,000,000)")
     parser.add_argument("--jobs", type=int, default=100_000, help="deadlines for the APScheduler comparison (default 100,000)")
     parser.add_argument("--quick", action="store_true", help="scale everything down ~20x (smoke run)")
-    parser.add_argument("--runs", type=int, default=2, help="sweep runs per scenario, alternating A,B,B,A… (default 2)")
+    parser.add_argument("--runs", type=int, default=3, help="sweep runs per scenario, alternating A,B,B,A,A,B… (default 3)")
     parser.add_argument("--no-notices-off", action="store_true", help="skip the extra runs with NOTICES_ENABLED=False")
     parser.add_argument("--no-experiments", action="store_true",
-                        help="skip the runs with bench-only changes (deadline index fix; pooled engine) - not product code")
+                        help="no-op, kept for .ci/run: the bench-only experiments (per-appeal index with due_at, "
+                             "pooled engine) are product behaviour since 84907d4")
     parser.add_argument("--budget", type=float, default=180.0,
                         help="stop a sweep run after this many seconds and extrapolate from its rate (default 180; 0: none)")
     parser.add_argument("--no-alternative", action="store_true", help="skip the APScheduler comparison")
@@ -672,9 +634,9 @@ def main() -> int:
         # imports are paid before either timed scenario.
         warm = work / "warmup.db"
         build_db(warm, 200, 100)
-        for notices, pooled in ((True, False), (False, False), (True, True)):
+        for notices in (True, False):
             copy_db(warm, work / "warmup-run.db")
-            run_sweep(work / "warmup-run.db", instance, total=200, due=100, notices=notices, pooled=pooled)
+            run_sweep(work / "warmup-run.db", instance, total=200, due=100, notices=notices)
             remove_db(work / "warmup-run.db")
         log("warm-up done")
 
@@ -685,21 +647,18 @@ def main() -> int:
             templates[name] = (path, total, build_db(path, total, args.due))
             log(f"built {name} in {templates[name][2]['build_s']:.1f} s ({templates[name][2]['size_mib']:.0f} MiB)")
 
-        # (label, notices, pooled engine, index fix, binding for the targets)
-        variants = [("product, notices on", True, False, False, True)]
+        # (label, notices, binding for the targets)
+        variants = [("notices on", True, True)]
         if not args.no_notices_off:
-            variants.append(("product, notices off", False, False, False, False))
-        if not args.no_experiments:
-            variants.append(("experiment: index fix", True, False, True, False))
-            variants.append(("experiment: index fix + pooled engine", True, True, True, False))
+            variants.append(("notices off", False, False))
         scenarios = []
         counter = 0
-        for label, notices, pooled, index_fix, binding in variants:
+        for label, notices, binding in variants:
             pair = []
             for name in ("A", "B"):
                 path, total, built = templates[name]
                 pair.append({"name": f"{name}: {args.due:,} due among {total:,}", "key": name, "variant": label,
-                             "notices": notices, "pooled": pooled, "index_fix": index_fix, "binding": binding,
+                             "notices": notices, "binding": binding,
                              "total": total, "due": args.due, "build_s": built["build_s"],
                              "size_mib": built["size_mib"], "runs": []})
             scenarios += pair
@@ -709,10 +668,7 @@ def main() -> int:
                     counter += 1
                     target = work / f"run-{counter}.db"
                     copy_db(path, target)
-                    if index_fix:
-                        apply_index_fix(target)
-                    r = run_sweep(target, instance, total=total, due=args.due, notices=notices, pooled=pooled,
-                                  budget=args.budget)
+                    r = run_sweep(target, instance, total=total, due=args.due, notices=notices, budget=args.budget)
                     remove_db(target)
                     s["runs"].append(r)
                     note = "" if r["complete"] else f" STOPPED at the budget; all {args.due:,} would take ~{r['est_seconds']:.0f} s"
@@ -722,7 +678,7 @@ def main() -> int:
                         f"({r['rate']:.1f}/s){note}")
 
         if args.profile:
-            # One extra run of B under cProfile (product as is, notices on); not in the table.
+            # One extra run of B under cProfile (notices on); not in the table.
             path, total, _ = templates["B"]
             target = work / "run-profile.db"
             copy_db(path, target)
@@ -737,7 +693,7 @@ def main() -> int:
             return statistics.median(r["est_seconds"] for r in s["runs"])
 
         targets = []
-        for label, _notices, _pooled, _index_fix, binding in variants:
+        for label, _notices, binding in variants:
             ratio = median("B", label) / median("A", label)
             rate = args.due / max(median("A", label), median("B", label))
             for t in (

@@ -66,19 +66,19 @@ def count_due() -> int:
 def fire(deadline_id: int) -> bool:
     """Fire one row if it is still pending and due; True when this call fired it."""
     with writing(), db.new_session() as session:
-        row = session.exec(
-            select(Deadline)
+        # The row, its appeal and the countries its notices go to, in one query. Both rows are
+        # locked: a sweeper never fires a row another holds, nor races a person acting on the appeal.
+        found = session.exec(
+            select(Deadline, Appeal)
+            .join(Appeal, Appeal.id == Deadline.appeal_id)
             .where(Deadline.id == deadline_id, Deadline.status == "pending")
-            .with_for_update(skip_locked=True)
-        ).first()
+            .options(joinedload(Appeal.countries))
+            .with_for_update(of=[Deadline, Appeal], skip_locked=True)
+        ).unique().first()
         moment = now()
-        if row is None or row.due_at > moment:
+        if found is None or found[0].due_at > moment:
             return False
-        # One query for the appeal and the countries its notices go to.
-        appeal = session.exec(
-            select(Appeal).where(Appeal.id == row.appeal_id).options(joinedload(Appeal.countries))
-            .with_for_update(of=Appeal)
-        ).unique().one()
+        row, appeal = found
         row.fired_at = moment
         if row.kind in TIMER_ACTION:
             # Leaving the stage closes this row as missed in the same transaction.
@@ -89,8 +89,6 @@ def fire(deadline_id: int) -> bool:
                 appeal.version += 1
                 appeal.overdue_since = appeal.overdue_since or moment
                 appeal.updated_at = moment
-            session.add(appeal)
-            session.flush()
             notices.for_deadline(session, appeal, row)
         session.commit()
         return True
