@@ -127,14 +127,17 @@ class Deadlines:
         self.appeal = appeal
         self.rows: list[Deadline] = []
         if appeal.id is not None:
-            self.rows = list(
-                session.exec(
-                    select(Deadline)
-                    .where(Deadline.appeal_id == appeal.id, Deadline.status.in_(OPEN_STATUSES + ("missed",)))
-                    .where(or_(Deadline.status != "missed", Deadline.ended_at.is_(None)))
-                    .order_by(Deadline.id)
+            # Read before the step changes any deadline status, so the database's statuses are the
+            # ones to filter on and flushing first would only cost a round of writes.
+            with session.no_autoflush:
+                self.rows = list(
+                    session.exec(
+                        select(Deadline)
+                        .where(Deadline.appeal_id == appeal.id, Deadline.status.in_(OPEN_STATUSES + ("missed",)))
+                        .where(or_(Deadline.status != "missed", Deadline.ended_at.is_(None)))
+                        .order_by(Deadline.id)
+                    )
                 )
-            )
 
     def _add(self, row: Deadline) -> Deadline:
         self.session.add(row)
