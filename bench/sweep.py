@@ -28,15 +28,15 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-UTC = timezone.utc
 BATCH_ROWS = 50_000
+WARM_TOTAL, WARM_DUE = 200, 100
 RATIO_TARGET = 1.3
 RATE_TARGET = 300.0
 JOB_FUNC = "casework.deadlines.sweep:fire"  # what a per-deadline job would call: fire(deadline_id)
@@ -198,10 +198,11 @@ def build_db(path: Path, total: int, due: int) -> dict:
     return {"build_s": time.perf_counter() - started, "size_mib": file_mib(path)}
 
 
-def copy_db(source: Path, target: Path) -> None:
+def copy_db(source: Path, target: Path, sync: bool = True) -> None:
     remove_db(target)
     shutil.copyfile(source, target)
-    os.sync()  # no write-back of the copy during the timed sweep
+    if sync:
+        os.sync()  # no write-back of the copy during the timed sweep
 
 
 def remove_db(path: Path) -> None:
@@ -250,7 +251,7 @@ def run_sweep(db_path: Path, instance: Path, *, total: int, due: int, notices: b
 
             profiler = cProfile.Profile()
             profiler.enable()
-        started = time.perf_counter()
+        started, cpu_started = time.perf_counter(), time.process_time()
 
         def progress(_rows: int) -> None:
             if budget is not None and time.perf_counter() - started > budget:
@@ -260,7 +261,7 @@ def run_sweep(db_path: Path, instance: Path, *, total: int, due: int, notices: b
             result = sweep(progress=progress)
         except _OverBudget:
             result, complete = None, False
-        seconds = time.perf_counter() - started
+        seconds, cpu_seconds = time.perf_counter() - started, time.process_time() - cpu_started
         if profiler is not None:
             profiler.disable()
             _write_profile(profiler, profile)
@@ -295,6 +296,7 @@ def run_sweep(db_path: Path, instance: Path, *, total: int, due: int, notices: b
         "fired": fired,
         "complete": complete,
         "seconds": seconds,
+        "cpu_seconds": cpu_seconds,
         "rate": rate,
         "est_seconds": seconds if complete else (due / rate if rate else float("inf")),
         "notices": _count(db_path, "SELECT count(*) FROM notice"),
@@ -369,8 +371,9 @@ def child_aps_start(path: Path) -> dict:
     """A fresh scheduler process over the filled store: start(paused=True); then resume() and its
     first scheduling pass; then get_jobs(), which unpickles every job (what a MemoryJobStore, a
     jobs listing or a restart with replace_existing would hold)."""
-    from apscheduler.schedulers.background import BackgroundScheduler
     import threading
+
+    from apscheduler.schedulers.background import BackgroundScheduler
 
     first_pass = threading.Event()
 
@@ -407,6 +410,19 @@ def child_aps_start(path: Path) -> dict:
     return out
 
 
+def child_sweep(warm: Path, db_path: Path, instance: Path, total: int, due: int, notices: bool,
+                budget: float | None, profile: Path | None) -> dict:
+    """One timed sweep in a fresh process, as production runs it (the scheduler process or the
+    CLI), after a warm-up sweep on a tiny database (templates, locale data, holiday tables)."""
+    warm_run = db_path.with_name(db_path.stem + "-warmup.db")
+    copy_db(warm, warm_run, sync=False)
+    run_sweep(warm_run, instance, total=WARM_TOTAL, due=WARM_DUE, notices=notices)
+    remove_db(warm_run)
+    out = run_sweep(db_path, instance, total=total, due=due, notices=notices, budget=budget, profile=profile)
+    out["peak_rss_mib"] = peak_rss_mib()
+    return out
+
+
 def child_casework_start(path: Path, instance: Path, expected_pending: int) -> dict:
     """A fresh Casework sweep process: create_app, then one sweep() that finds nothing due."""
     from casework.deadlines.sweep import sweep
@@ -433,7 +449,7 @@ def spawn(*args: str) -> dict:
     """Run this script as a child in a fresh interpreter; returns its JSON report plus wall time."""
     env = dict(os.environ, BENCH_T0=repr(time.time()))
     started = time.perf_counter()
-    proc = subprocess.run([sys.executable, __file__, "--child", *args], env=env, capture_output=True, text=True)
+    proc = subprocess.run([sys.executable, __file__, "--child", *args], check=False, env=env, capture_output=True, text=True)
     wall = time.perf_counter() - started
     if proc.returncode != 0:
         raise RuntimeError(f"child {args} failed:\n{proc.stdout}\n{proc.stderr}")
@@ -442,36 +458,44 @@ def spawn(*args: str) -> dict:
     return report
 
 
+def spawn_sweep(warm: Path, db_path: Path, instance: Path, total: int, due: int, notices: bool,
+                budget: float | None, profile: Path | None = None) -> dict:
+    return spawn("sweep", str(warm), str(db_path), str(instance), str(total), str(due), "on" if notices else "off",
+                 str(budget or 0), str(profile) if profile else "-")
+
+
 # --- report ------------------------------------------------------------------------------------
+
+def code_version() -> str:
+    """Which product code is measured (read-only git commands): others may commit during a run,
+    and each timed run is a fresh process that imports the code as it is then."""
+    try:
+        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], check=False, cwd=ROOT, capture_output=True, text=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--", "casework", "templates", "workflows"], check=False, cwd=ROOT,
+                               capture_output=True, text=True).stdout.strip()
+    except OSError:
+        return "?"
+    return (head or "?") + (" + uncommitted changes in casework/templates/workflows" if dirty else " (clean)")
+
+
+def _proc_field(path: str, prefix: str, parse) -> str:
+    try:
+        with open(path) as handle:
+            for line in handle:
+                if line.startswith(prefix):
+                    return parse(line)
+    except OSError:
+        pass
+    return "?"
+
 
 def machine_info() -> list[tuple[str, str]]:
     from importlib.metadata import version
 
-    cpu = "?"
-    try:
-        for line in open("/proc/cpuinfo"):
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    mem = "?"
-    try:
-        for line in open("/proc/meminfo"):
-            if line.startswith("MemTotal"):
-                mem = f"{int(line.split()[1]) / 2**20:.1f} GiB"
-                break
-    except OSError:
-        pass
+    cpu = _proc_field("/proc/cpuinfo", "model name", lambda v: v.split(":", 1)[1].strip())
+    mem = _proc_field("/proc/meminfo", "MemTotal", lambda v: f"{int(v.split()[1]) / 2**20:.1f} GiB")
     load = " / ".join(f"{x:.2f}" for x in os.getloadavg())
-    code = "?"
-    try:  # read-only: which product code was measured
-        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--", "casework", "templates", "workflows"], cwd=ROOT,
-                               capture_output=True, text=True).stdout.strip()
-        code = f"{head}" + (" + uncommitted changes in casework/templates/workflows" if dirty else " (clean)")
-    except OSError:
-        pass
+    code = code_version()
     return [
         ("date (UTC)", datetime.now(UTC).strftime("%Y-%m-%d %H:%M")),
         ("product code", code),
@@ -503,34 +527,37 @@ def render(report: dict) -> str:
         "",
         "## 1. Sweep cost vs. number of pending deadlines",
         "",
-        "Only `sweep()` inside `app.app_context()` is timed (SQLite file, the product's engine and PRAGMAs: WAL, "
-        "synchronous=NORMAL; each row in its own transaction). Each fired row runs `review_timeout` through "
-        "`operations.perform_action` in its own transaction (event, claimant-response deadline + reminder, "
-        "notices). Runs alternate A/B to spread drift; the median is used.",
+        ("Only `sweep()` inside `app.app_context()` is timed, wall clock (CPU time of the process next to it: "
+        "the gap is I/O wait or other load on the machine). Each run is a fresh process, as in production (the "
+        "scheduler process, or `flask deadlines sweep`), on a fresh copy of the database, after a warm-up sweep "
+        "of a tiny one. SQLite file with the product's engine and PRAGMAs (WAL, synchronous=NORMAL). Each fired "
+        "row runs `review_timeout` through `operations.perform_action` in its own transaction (event, "
+        "claimant-response deadline + reminder, notices). Runs alternate A/B to spread drift; medians are used."),
         "",
-        "| scenario | variant | pending rows | due | runs | fired (each run) | seconds (each run) | seconds for all due (median) | fired/s (median) | notices per fired row | DB build s | DB MiB |",
-        "|---|---|---:|---:|---:|---|---|---:|---:|---:|---:|---:|",
+        "| scenario | variant | pending rows | due | runs | fired (each run) | wall s (each run) | CPU s (each run) | wall s for all due (median) | fired/s (median) | notices per fired row | DB build s | DB MiB |",
+        "|---|---|---:|---:|---:|---|---|---|---:|---:|---:|---:|---:|",
     ]
     stopped = False
     for s in report["scenarios"]:
         est = statistics.median(r["est_seconds"] for r in s["runs"])
         fired = ", ".join(f"{r['fired']:,}" + ("" if r["complete"] else "*") for r in s["runs"])
         secs = ", ".join(fmt(r["seconds"]) + ("" if r["complete"] else "*") for r in s["runs"])
+        cpu = ", ".join(fmt(r["cpu_seconds"]) for r in s["runs"])
         stopped = stopped or not all(r["complete"] for r in s["runs"])
         per = statistics.mean(r["notices"] / r["fired"] for r in s["runs"] if r["fired"]) if any(r["fired"] for r in s["runs"]) else 0
         lines.append(
-            f"| {s['name']} | {s['variant']} | {s['total']:,} | {s['due']:,} | {len(s['runs'])} | {fired} | {secs} | "
+            f"| {s['name']} | {s['variant']} | {s['total']:,} | {s['due']:,} | {len(s['runs'])} | {fired} | {secs} | {cpu} | "
             f"{fmt(est)} | {fmt(s['due'] / est, 1)} | {fmt(per, 1)} | {fmt(s['build_s'], 1)} | {fmt(s['size_mib'], 0)} |"
         )
     lines += [
         "",
-        "*notices on* is Casework as deployed, and the variant the targets apply to; *notices off* sets "
-        "`NOTICES_ENABLED=False`.",
+        ("*notices on* is Casework as deployed, and the variant the targets apply to; *notices off* sets "
+        "`NOTICES_ENABLED=False`."),
     ]
     if stopped:
-        lines += ["", f"\\* stopped at the time budget (`--budget {a['budget']:.0f}` s) between two rows; "
+        lines += ["", (f"\\* stopped at the time budget (`--budget {a['budget']:.0f}` s) between two rows; "
                       "\"seconds for all due\" is then extrapolated from that run's rate (the cost per row is flat "
-                      "within a run)."]
+                      "within a run).")]
     lines += ["", "| check | value | target | result |", "|---|---:|---:|---|"]
     for t in report["targets"]:
         lines.append(f"| {t['label']} | {t['value']} | {t['target']} | **{t['result']}** |")
@@ -547,12 +574,12 @@ def render(report: dict) -> str:
             "",
             f"## 2. Alternative: one APScheduler job per deadline ({n:,} deadlines)",
             "",
-            "Casework: a fresh process runs `create_app()` + one `sweep()` over "
+            ("Casework: a fresh process runs `create_app()` + one `sweep()` over "
             f"{n:,} pending deadline rows (none due). APScheduler: `BackgroundScheduler` with a "
             "`SQLAlchemyJobStore` on a SQLite file (WAL, synchronous=NORMAL, like Casework's), one "
             f"`DateTrigger` job per deadline calling `{JOB_FUNC}(deadline_id)`; a fresh process builds the "
             "scheduler and calls `start(paused=True)`, then `resume()` (first scheduling pass), then "
-            "`get_jobs()`. Wall times are from spawning the interpreter; RSS is VmRSS of the child.",
+            "`get_jobs()`. Wall times are from spawning the interpreter; RSS is VmRSS of the child."),
             "",
             "| | Casework: deadline rows + one sweep | APScheduler: one job per deadline |",
             "|---|---:|---:|",
@@ -566,9 +593,9 @@ def render(report: dict) -> str:
             f"| peak RSS of the process | {fmt(cw['peak_rss_mib'], 1)} MiB | {fmt(aps['peak_rss_mib'], 1)} MiB |",
             f"| whole child process wall time | {fmt(cw['process_wall_s'])} s | {fmt(aps['process_wall_s'])} s (includes `get_jobs()`) |",
             "",
-            "Note: APScheduler 3's `SQLAlchemyJobStore` does not load jobs at `start()`; each scheduling pass "
+            ("Note: APScheduler 3's `SQLAlchemyJobStore` does not load jobs at `start()`; each scheduling pass "
             "queries the due jobs and the next run time (indexed on `next_run_time`). Jobs are unpickled when "
-            "they come due or when listed (`get_jobs()`), which is where its cost per deadline shows.",
+            "they come due or when listed (`get_jobs()`), which is where its cost per deadline shows."),
         ]
     lines.append("")
     return "\n".join(lines)
@@ -604,6 +631,10 @@ def main() -> int:
             out = child_aps_add(Path(rest[0]), int(rest[1]))
         elif kind == "aps-start":
             out = child_aps_start(Path(rest[0]))
+        elif kind == "sweep":
+            warm, db_path, inst, total, due, notices, budget, profile = rest
+            out = child_sweep(Path(warm), Path(db_path), Path(inst), int(total), int(due), notices == "on",
+                              float(budget) or None, Path(profile) if profile != "-" else None)
         elif kind == "casework-start":
             out = child_casework_start(Path(rest[0]), Path(rest[1]), int(rest[2]))
         else:
@@ -626,19 +657,13 @@ def main() -> int:
     instance.mkdir(exist_ok=True)
     results_dir = ROOT / "bench" / "results"
     results_dir.mkdir(parents=True, exist_ok=True)
-    log = lambda message: print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)  # noqa: E731
+    log = lambda message: print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
     log(f"workdir {work}; due={args.due:,} pending(B)={args.pending:,} jobs={args.jobs:,}")
 
     try:
-        # Warm-up on a small database, so template compilation, Babel locale data, holiday tables and
-        # imports are paid before either timed scenario.
+        # Each timed sweep runs in a fresh process that first sweeps this tiny database (warm-up).
         warm = work / "warmup.db"
-        build_db(warm, 200, 100)
-        for notices in (True, False):
-            copy_db(warm, work / "warmup-run.db")
-            run_sweep(work / "warmup-run.db", instance, total=200, due=100, notices=notices)
-            remove_db(work / "warmup-run.db")
-        log("warm-up done")
+        build_db(warm, WARM_TOTAL, WARM_DUE)
 
         templates = {}
         for name, total in (("A", args.due), ("B", args.pending)):
@@ -668,7 +693,7 @@ def main() -> int:
                     counter += 1
                     target = work / f"run-{counter}.db"
                     copy_db(path, target)
-                    r = run_sweep(target, instance, total=total, due=args.due, notices=notices, budget=args.budget)
+                    r = spawn_sweep(warm, target, instance, total, args.due, notices, args.budget)
                     remove_db(target)
                     s["runs"].append(r)
                     note = "" if r["complete"] else f" STOPPED at the budget; all {args.due:,} would take ~{r['est_seconds']:.0f} s"
@@ -683,8 +708,7 @@ def main() -> int:
             target = work / "run-profile.db"
             copy_db(path, target)
             profile = results_dir / ("sweep-quick-profile.txt" if args.quick else "sweep-profile.txt")
-            r = run_sweep(target, instance, total=total, due=args.due, notices=True, budget=args.budget,
-                          profile=profile)
+            r = spawn_sweep(warm, target, instance, total, args.due, True, args.budget, profile)
             remove_db(target)
             log(f"profiled B: {r['fired']} fired in {r['seconds']:.2f} s under cProfile -> {profile}")
 
@@ -723,6 +747,10 @@ def main() -> int:
             alternative = {"casework": cw, "casework_build_s": cw_built["build_s"],
                            "casework_size_mib": cw_built["size_mib"], "aps_add": add, "aps_start": aps}
 
+        code_at_end = code_version()
+        if code_at_end != dict(machine)["product code"]:
+            machine.append(("product code at the end", f"{code_at_end} — **the code changed during the run**"))
+            log(f"warning: the product code changed during the run (now {code_at_end})")
         report = {"args": vars(args), "command": command, "machine": machine, "scenarios": scenarios,
                   "targets": targets, "alternative": alternative}
         text = render(report)

@@ -128,11 +128,9 @@ def _store(session: Session, appeal: Appeal, kind: str, rendered: list[tuple[dic
     objects for rows nothing reads back in the transaction is most of their cost."""
     if not rendered:
         return 0
-    if event is not None and event.id is None:
-        session.flush()  # the event's id, which each notice refers to
     moment = now()
     session.execute(insert(Notice), [
-        {"appeal_id": appeal.id, "event_id": event.id if event is not None else None, "kind": kind,
+        {"appeal_id": appeal.id, "event_seq": event.seq if event is not None else None, "kind": kind,
          "recipient_role": recipient["role"], "recipient": recipient["address"], "language": recipient["language"],
          "subject": subject, "body": body, "created_at": moment, "attempts": 0}
         for recipient, subject, body in rendered

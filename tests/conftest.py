@@ -17,8 +17,19 @@ PG_URL = os.environ.get("CASEWORK_TEST_DATABASE_URL")
 DATABASES = ["sqlite"] + (["postgresql"] if PG_URL else [])
 
 
+_fresh_schema = False
+
+
 def _reset_postgres(url: str) -> None:
+    """Empty every table; the first time in a run, rebuild the schema from the models (the
+    database outlives test runs, and may hold the tables of an older checkout)."""
+    global _fresh_schema
     engine = make_engine(url)
+    if not _fresh_schema:
+        with engine.begin() as conn:
+            conn.execute(text("DROP SCHEMA public CASCADE"))
+            conn.execute(text("CREATE SCHEMA public"))
+        _fresh_schema = True
     create_schema(engine)
     tables = ", ".join(f'"{t.name}"' for t in SQLModel.metadata.sorted_tables)
     with engine.begin() as conn:

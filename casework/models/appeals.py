@@ -199,7 +199,8 @@ class Notice(SQLModel, table=True):
 
     id: Optional[int] = Field(default=None, primary_key=True)
     appeal_id: int = Field(foreign_key="appeal.id", index=True)
-    event_id: Optional[int] = Field(default=None, foreign_key="event.id")
+    # The step that caused it, by its number in the appeal's history (reminders have none).
+    event_seq: Optional[int] = None
     kind: str = Field(max_length=40)
     recipient_role: str = Field(max_length=20)
     recipient: str = Field(default="", max_length=254)
