@@ -611,9 +611,6 @@ def main() -> int:
     parser.add_argument("--quick", action="store_true", help="scale everything down ~20x (smoke run)")
     parser.add_argument("--runs", type=int, default=3, help="sweep runs per scenario, alternating A,B,B,A,A,B… (default 3)")
     parser.add_argument("--no-notices-off", action="store_true", help="skip the extra runs with NOTICES_ENABLED=False")
-    parser.add_argument("--no-experiments", action="store_true",
-                        help="no-op, kept for .ci/run: the bench-only experiments (per-appeal index with due_at, "
-                             "pooled engine) are product behaviour since 84907d4")
     parser.add_argument("--budget", type=float, default=180.0,
                         help="stop a sweep run after this many seconds and extrapolate from its rate (default 180; 0: none)")
     parser.add_argument("--no-alternative", action="store_true", help="skip the APScheduler comparison")
