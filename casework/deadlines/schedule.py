@@ -264,3 +264,17 @@ def listed(session: Session, appeal: Appeal) -> list[Deadline]:
             select(Deadline).where(Deadline.appeal_id == appeal.id, Deadline.kind.in_(PUBLIC_KINDS)).order_by(Deadline.id)
         )
     )
+
+
+def listed_for(session: Session, appeal_ids: list[int]) -> dict[int, list[Deadline]]:
+    """The listed deadlines of several appeals at once (a page of the queue), by appeal."""
+    grouped: dict[int, list[Deadline]] = {}
+    if appeal_ids:
+        rows = session.exec(
+            select(Deadline)
+            .where(Deadline.appeal_id.in_(appeal_ids), Deadline.kind.in_(PUBLIC_KINDS))
+            .order_by(Deadline.appeal_id, Deadline.id)
+        )
+        for row in rows:
+            grouped.setdefault(row.appeal_id, []).append(row)
+    return grouped
