@@ -23,8 +23,10 @@ from casework.clock import now
 from casework.db import db
 from casework.errors import Forbidden, NotFound, Unauthorized
 from casework.models import ApiToken, Appeal, AppealCountry, User
-from sqlmodel import select
+from sqlmodel import Session, select
+from werkzeug.security import generate_password_hash
 
+ACCESS_CODE_REQUIRED = "The access code is required (X-Access-Code header)."
 ACCESS_CODE_BYTES = 15  # 120 bits: far beyond guessing, short enough to read out on the phone
 
 
@@ -70,6 +72,24 @@ def hash_api_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+def issue_api_token(session: Session, user: User) -> str:
+    """Record a new token for ``user`` in ``session``; the caller commits. Only its hash is kept."""
+    token = new_api_token()
+    session.add(ApiToken(user_id=user.id, token_hash=hash_api_token(token)))
+    return token
+
+
+def new_staff(session: Session, email: str, role: str, password: str | None, country: str | None = None,
+              tribunal: str | None = None) -> User:
+    """Add a staff user, the caller commits. The password is kept hashed (scrypt, Werkzeug's
+    default); without one the user signs in with API tokens only."""
+    user = User(email=email, role=role, country=country, tribunal_code=tribunal,
+                password_hash=generate_password_hash(password) if password else "")
+    session.add(user)
+    session.flush()
+    return user
+
+
 # --- authentication --------------------------------------------------------------------------
 
 def current_staff(required: bool = True) -> User | None:
@@ -101,7 +121,7 @@ def claimant_appeal(reference: str, code: str | None, *, lock: bool = False) -> 
     """The appeal a reference and access code open. An unknown reference and a wrong code get
     the same 404, after the same work, so neither reveals that the other was right."""
     if not code:
-        raise Unauthorized("The access code is required (X-Access-Code header).")
+        raise Unauthorized(ACCESS_CODE_REQUIRED)
     given = hash_access_code(code)
     appeal = find_appeal(reference, lock=lock)
     stored = appeal.access_code_hash if appeal is not None else "0" * 64

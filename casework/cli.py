@@ -9,39 +9,16 @@ from flask import Flask, current_app
 from flask.cli import AppGroup
 from sqlmodel import select
 
-from casework.access import hash_api_token, new_api_token
+from casework.access import issue_api_token, new_staff
 from casework.db import db, writing
 from casework.events import verify_chain
-from casework.models import STAFF_ROLES, ApiToken, Appeal, Event, Tribunal, User
+from casework.models import STAFF_ROLES, Appeal, Event, Tribunal, User
 from casework.countries import is_country
 
 users_cli = AppGroup("users", help="Staff accounts.")
 tokens_cli = AppGroup("tokens", help="API tokens.")
 audit_cli = AppGroup("audit", help="Integrity checks.")
 deadlines_cli = AppGroup("deadlines", help="Legal deadlines and their timers.")
-
-
-def create_user(email: str, role: str, password: str, country: str | None = None, tribunal: str | None = None) -> User:
-    """Add a staff user (shared by the CLI and the demo data)."""
-    from werkzeug.security import generate_password_hash
-
-    with writing():
-        session = db.session
-        if session.exec(select(User).where(User.email == email)).first():
-            raise click.UsageError(f"a user {email} already exists")
-        user = User(email=email, role=role, country=country, tribunal_code=tribunal,
-                    password_hash=generate_password_hash(password))
-        session.add(user)
-        session.commit()
-        return user
-
-
-def issue_token(user: User) -> str:
-    token = new_api_token()
-    with writing():
-        db.session.add(ApiToken(user_id=user.id, token_hash=hash_api_token(token)))
-        db.session.commit()
-    return token
 
 
 @users_cli.command("add")
@@ -61,7 +38,11 @@ def users_add(email, role, country, tribunal, password):
         tribunal = (tribunal or current_app.config["DEFAULT_TRIBUNAL"]).upper()
         if db.session.get(Tribunal, tribunal) is None:
             raise click.UsageError(f"--tribunal: no tribunal '{tribunal}'")
-    user = create_user(email, role, password, country, tribunal)
+    with writing():
+        if db.session.exec(select(User).where(User.email == email)).first():
+            raise click.UsageError(f"a user {email} already exists")
+        user = new_staff(db.session, email, role, password, country, tribunal)
+        db.session.commit()
     click.echo(f"added {user.email} ({user.role}{', ' + country if country else ''}{', ' + tribunal if tribunal else ''})")
 
 
@@ -72,7 +53,9 @@ def tokens_issue(email):
     user = db.session.exec(select(User).where(User.email == email)).first()
     if user is None:
         raise click.UsageError(f"no user {email}")
-    token = issue_token(user)
+    with writing():
+        token = issue_api_token(db.session, user)
+        db.session.commit()
     click.echo(f"token for {email} ({user.role}); store it now, it is not shown again:")
     click.echo(token)
 

@@ -12,7 +12,7 @@ from flask import current_app
 from sqlmodel import func, select
 
 from casework import operations
-from casework.access import CLAIMANT, Actor
+from casework.access import CLAIMANT, Actor, issue_api_token, new_staff
 from casework.clock import now
 from casework.db import db, writing
 from casework.models import ApiToken, Appeal, User
@@ -66,15 +66,8 @@ PATHS = {
 
 
 def _user(email: str, role: str, country: str | None = None, tribunal: str | None = None) -> User:
-    from werkzeug.security import generate_password_hash
-
     user = db.session.exec(select(User).where(User.email == email)).first()
-    if user is None:
-        user = User(email=email, role=role, country=country, tribunal_code=tribunal,
-                    password_hash=generate_password_hash(PASSWORD))
-        db.session.add(user)
-        db.session.flush()
-    return user
+    return user or new_staff(db.session, email, role, PASSWORD, country, tribunal)
 
 
 def staff() -> list[User]:
@@ -149,16 +142,12 @@ def seed(count: int = 36, rng_seed: int = 7) -> list[tuple[str, str, str]]:
 
 def issue_tokens() -> list[tuple[User, str]]:
     """Fresh API tokens for the demo staff (earlier demo tokens are revoked)."""
-    from casework.access import hash_api_token, new_api_token
-
     issued = []
     with writing():
         for user in staff():
             for old in db.session.exec(select(ApiToken).where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))):
                 old.revoked_at = now()
-            token = new_api_token()
-            db.session.add(ApiToken(user_id=user.id, token_hash=hash_api_token(token)))
-            issued.append((user, token))
+            issued.append((user, issue_api_token(db.session, user)))
         db.session.commit()
     return issued
 

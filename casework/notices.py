@@ -42,27 +42,35 @@ def institution_language(country: str) -> str:
     return COUNTRY_LANGUAGE.get(country, "en")
 
 
-def _recipients(session: Session, appeal: Appeal, action: str) -> list[dict]:
+def _party(role: str, address: str, language: str, country: str) -> dict:
+    return {"role": role, "address": address, "language": language, "timezone": calendar.timezone_for(country)}
+
+
+def _institution(role: str, country: str) -> dict:
+    return _party(role, f"institution:{country}", institution_language(country), country)
+
+
+def _tribunal(session: Session, appeal: Appeal) -> list[dict]:
+    tribunal = session.get(Tribunal, appeal.tribunal_code) if appeal.tribunal_code else None
+    if tribunal is None:
+        return []
+    return [_party("tribunal", tribunal.contact, (tribunal.languages or ["en"])[0], tribunal.country)]
+
+
+def _recipients(session: Session, appeal: Appeal, action: str | None = None, from_state: str | None = None) -> list[dict]:
+    """The claimant and the handling institution, and whoever else ``action`` concerns."""
     claimant = appeal.claimant
-    tz = calendar.timezone_for
     people = [
-        {"role": "claimant", "address": claimant.email or "", "language": claimant.preferred_language,
-         "timezone": tz(claimant.residence_country)},
-        {"role": "institution", "address": f"institution:{appeal.handling_country}",
-         "language": institution_language(appeal.handling_country), "timezone": tz(appeal.handling_country)},
+        _party("claimant", claimant.email or "", claimant.preferred_language, claimant.residence_country),
+        _institution("institution", appeal.handling_country),
     ]
     if action in INVOLVED_ACTIONS:
-        others = sorted(appeal.country_codes - {appeal.handling_country})
-        people += [{"role": "involved_institution", "address": f"institution:{c}", "language": institution_language(c),
-                    "timezone": tz(c)} for c in others]
-    if action in MEDIATION_ACTIONS and (appeal.state == "in_mediation" or action != "withdraw"):
-        people.append({"role": "mediator", "address": f"mediation:{appeal.handling_country}",
-                       "language": institution_language(appeal.handling_country), "timezone": tz(appeal.handling_country)})
-    if action in TRIBUNAL_ACTIONS and appeal.tribunal_code:
-        tribunal = session.get(Tribunal, appeal.tribunal_code)
-        if tribunal is not None:
-            people.append({"role": "tribunal", "address": tribunal.contact,
-                           "language": (tribunal.languages or ["en"])[0], "timezone": tz(tribunal.country)})
+        people += [_institution("involved_institution", c) for c in sorted(appeal.country_codes - {appeal.handling_country})]
+    if action in MEDIATION_ACTIONS and (action != "withdraw" or from_state == "in_mediation"):
+        people.append(_party("mediator", f"mediation:{appeal.handling_country}",
+                             institution_language(appeal.handling_country), appeal.handling_country))
+    if action in TRIBUNAL_ACTIONS:
+        people += _tribunal(session, appeal)
     return people
 
 
@@ -141,10 +149,10 @@ def _store(session: Session, appeal: Appeal, kind: str, rendered: list[tuple[dic
 def for_event(session: Session, appeal: Appeal, event: Event, deadlines: list[Deadline]) -> int:
     """The notices one step causes, one per party concerned; ``deadlines`` are those now running."""
     if event.action in SILENT_ACTIONS or not current_app.config.get("NOTICES_ENABLED", True):
-        return []
+        return 0
     rendered = [
         (recipient, *_render("notices/event.txt", recipient, appeal=appeal, event=event, deadlines=deadlines))
-        for recipient in _recipients(session, appeal, event.action)
+        for recipient in _recipients(session, appeal, event.action, event.from_state)
     ]
     return _store(session, appeal, event.action, rendered, event)
 
@@ -152,15 +160,15 @@ def for_event(session: Session, appeal: Appeal, event: Event, deadlines: list[De
 def for_deadline(session: Session, appeal: Appeal, deadline: Deadline) -> int:
     """Notices of a reminder, or of a deadline that passed without its stage ending (overdue)."""
     if not current_app.config.get("NOTICES_ENABLED", True):
-        return []
+        return 0
     parent = deadline.parent
     audience = (parent or deadline).rule.get("audience", "staff")
-    recipients = _recipients(session, appeal, "deadline")
+    recipients = _recipients(session, appeal)
     # Staff limits concern staff; the parties are all told of a hearing.
     if audience != "claimant" and deadline.kind != "hearing_reminder":
         recipients = [r for r in recipients if r["role"] != "claimant"]
     if deadline.kind in ("hearing_reminder", "tribunal_acknowledgement"):
-        recipients += [r for r in _recipients(session, appeal, "schedule_hearing") if r["role"] == "tribunal"]
+        recipients += _tribunal(session, appeal)
     kind = "overdue" if deadline.kind not in ("reminder", "hearing_reminder") else deadline.kind
     rendered = [
         (recipient, *_render("notices/deadline.txt", recipient, appeal=appeal, deadline=deadline, parent=parent, kind=kind))

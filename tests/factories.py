@@ -6,9 +6,8 @@ from __future__ import annotations
 import itertools
 from dataclasses import dataclass
 
-from casework.access import hash_api_token, new_api_token
+from casework.access import issue_api_token, new_staff
 from casework.db import db, writing
-from casework.models import ApiToken, User
 
 _counter = itertools.count(1)
 
@@ -111,11 +110,8 @@ class Factory:
         if key not in self._staff:
             with self.app.app_context(), writing():
                 email = f"{role}.{(country or tribunal or 'x').lower()}.{next(_counter)}@example.org"
-                user = User(email=email, role=role, country=country, tribunal_code=tribunal)
-                db.session.add(user)
-                db.session.flush()
-                token = new_api_token()
-                db.session.add(ApiToken(user_id=user.id, token_hash=hash_api_token(token)))
+                user = new_staff(db.session, email, role, None, country, tribunal)
+                token = issue_api_token(db.session, user)
                 db.session.commit()
                 self._staff[key] = Staff(user.id, email, role, country, token)
         return self._staff[key]

@@ -7,8 +7,12 @@ from sqlalchemy import text
 from casework import schemas
 from casework.api import appeals, status  # noqa: F401 - register the routes
 from casework.api.blueprint import bp
-from casework.api.spec import spec
+from casework.api.spec import check_request, spec
 from casework.db import db
+
+
+# Credentials, then the body's form, before spectree validates any field.
+bp.before_request(check_request)
 
 
 def init_app(app: Flask) -> None:

@@ -7,7 +7,7 @@ from flask import request
 from werkzeug.exceptions import HTTPException
 from spectree import SecurityScheme, SecuritySchemeData, SpecTree
 
-from casework.access import current_staff
+from casework.access import ACCESS_CODE_REQUIRED, current_staff
 from casework.errors import APIError, Unauthorized, ValidationFailed
 from workflows.appeal import ACTIONS
 
@@ -48,7 +48,7 @@ def _body():
 
 def check_body() -> None:
     """400 for malformed JSON, 415 for a body that is not JSON, before any field is looked at."""
-    if request.method not in ("POST", "PUT", "PATCH") or request.path.endswith("/documents"):
+    if request.method not in ("POST", "PUT", "PATCH"):
         return
     if request.mimetype not in _JSON_TYPES:
         raise APIError("The request body must be JSON (Content-Type: application/json).", status=415,
@@ -64,7 +64,7 @@ def check_credentials() -> None:
     """Who is asking comes before what they sent: no credentials is a 401 whatever the body."""
     if request.path.startswith("/api/v1/status/"):
         if not request.headers.get("X-Access-Code"):
-            raise Unauthorized("The access code is required (X-Access-Code header).")
+            raise Unauthorized(ACCESS_CODE_REQUIRED)
     elif request.path.startswith("/api/v1/"):
         current_staff()
 

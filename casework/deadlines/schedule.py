@@ -259,11 +259,7 @@ class Deadlines:
 
 def listed(session: Session, appeal: Appeal) -> list[Deadline]:
     """The deadlines shown on the appeal, oldest first."""
-    return list(
-        session.exec(
-            select(Deadline).where(Deadline.appeal_id == appeal.id, Deadline.kind.in_(PUBLIC_KINDS)).order_by(Deadline.id)
-        )
-    )
+    return listed_for(session, [appeal.id]).get(appeal.id, [])
 
 
 def listed_for(session: Session, appeal_ids: list[int]) -> dict[int, list[Deadline]]:

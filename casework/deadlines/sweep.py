@@ -39,28 +39,24 @@ class SweepResult:
     errors: list[str] = field(default_factory=list)
 
 
+def _due(query, moment):
+    """Pending rows whose time has come and whose retry, after a failure, is not still waiting."""
+    return query.where(Deadline.status == "pending", Deadline.due_at <= moment).where(
+        or_(Deadline.retry_at.is_(None), Deadline.retry_at <= moment)
+    )
+
+
 def due_ids(limit: int) -> list[int]:
     """The next batch of due rows, oldest first (an index range scan on status, due_at)."""
-    moment = now()
     with db.new_session() as session:
-        return list(
-            session.exec(
-                select(Deadline.id)
-                .where(Deadline.status == "pending", Deadline.due_at <= moment)
-                .where(or_(Deadline.retry_at.is_(None), Deadline.retry_at <= moment))
-                .order_by(Deadline.due_at, Deadline.id)
-                .limit(limit)
-            )
-        )
+        query = _due(select(Deadline.id), now()).order_by(Deadline.due_at, Deadline.id).limit(limit)
+        return list(session.exec(query))
 
 
 def count_due() -> int:
     """How many rows are due now (for a progress bar)."""
-    moment = now()
     with db.new_session() as session:
-        return session.exec(
-            select(func.count()).select_from(Deadline).where(Deadline.status == "pending", Deadline.due_at <= moment)
-        ).one()
+        return session.exec(_due(select(func.count()).select_from(Deadline), now())).one()
 
 
 def fire(deadline_id: int) -> bool:

@@ -326,3 +326,12 @@ def test_healthz_and_openapi(client):
     assert document["openapi"].startswith("3.")
     assert "/api/v1/appeals/{reference}/actions" in document["paths"]
     assert isoformat(now()).endswith("Z")
+
+
+def test_withdrawal_during_mediation_tells_the_mediator(app, factory, client):
+    appeal = factory.appeal("in_mediation")
+    factory.act(appeal["reference"], "officer", {"action": "withdraw"})
+    officer = factory.staff("officer", "DE")
+    items = client.get(f"/api/v1/appeals/{appeal['reference']}/notices", headers=officer.headers).get_json()["items"]
+    withdrawal = [n["recipient_role"] for n in items if "withdrawn" in n["subject"].lower()]
+    assert "mediator" in withdrawal and "claimant" in withdrawal
