@@ -16,6 +16,7 @@ import secrets
 from dataclasses import dataclass
 
 from flask import current_app, g, request
+from flask_babel import gettext as _, lazy_gettext
 from sqlalchemy import and_, false, or_
 from sqlalchemy.sql import ColumnElement
 
@@ -26,7 +27,7 @@ from casework.models import ApiToken, Appeal, AppealCountry, User
 from sqlmodel import Session, select
 from werkzeug.security import generate_password_hash
 
-ACCESS_CODE_REQUIRED = "The access code is required (X-Access-Code header)."
+ACCESS_CODE_REQUIRED = lazy_gettext("The access code is required (X-Access-Code header).")
 ACCESS_CODE_BYTES = 15  # 120 bits: far beyond guessing, short enough to read out on the phone
 
 
@@ -97,10 +98,10 @@ def current_staff(required: bool = True) -> User | None:
     if "staff_user" in g:
         return g.staff_user
     header = request.headers.get("Authorization", "")
-    scheme, _, token = header.partition(" ")
+    scheme, _space, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         if required:
-            raise Unauthorized("A bearer token is required (Authorization: Bearer <token>).")
+            raise Unauthorized(_("A bearer token is required (Authorization: Bearer <token>)."))
         return None
     row = db.session.exec(
         select(ApiToken, User)
@@ -108,11 +109,11 @@ def current_staff(required: bool = True) -> User | None:
         .where(ApiToken.token_hash == hash_api_token(token.strip()))
     ).first()
     if row is None:
-        raise Unauthorized("The token is not valid.")
+        raise Unauthorized(_("The token is not valid."))
     api_token, user = row
     moment = now()
     if api_token.revoked_at is not None or (api_token.expires_at and api_token.expires_at <= moment) or not user.active:
-        raise Unauthorized("The token is not valid.")
+        raise Unauthorized(_("The token is not valid."))
     g.staff_user = user
     return user
 
@@ -126,7 +127,7 @@ def claimant_appeal(reference: str, code: str | None, *, lock: bool = False) -> 
     appeal = find_appeal(reference, lock=lock)
     stored = appeal.access_code_hash if appeal is not None else "0" * 64
     if not hmac.compare_digest(given, stored) or appeal is None:
-        raise NotFound("No appeal matches this reference and access code.")
+        raise NotFound(_("No appeal matches this reference and access code."))
     return appeal
 
 
@@ -184,10 +185,26 @@ def load_visible(reference: str, user: User, *, lock: bool = False) -> Appeal:
     """The appeal, or 404 whether it does not exist or is not the caller's to see."""
     appeal = find_appeal(reference, lock=lock)
     if appeal is None or not can_see(user, appeal):
-        raise NotFound("No such appeal.")
+        raise NotFound(_("No such appeal."))
     return appeal
 
 
 def require_can_act(user: User, appeal: Appeal) -> None:
     if not can_act(user, appeal):
-        raise Forbidden("Only the institution handling this appeal may act on it.")
+        raise Forbidden(_("Only the institution handling this appeal may act on it."))
+
+
+def can_fetch_case_file(user: User, appeal: Appeal) -> bool:
+    """The signed case file and its documents go to the tribunal hearing the appeal and to the
+    institution answering for it; other institutions involved see the appeal, not the file."""
+    if user.role == "tribunal":
+        return bool(user.tribunal_code) and appeal.tribunal_code == user.tribunal_code
+    return user.role == "officer" and appeal.handling_country == user.country
+
+
+def load_case_file(reference: str, user: User) -> Appeal:
+    """The appeal whose case file ``user`` may fetch, or the same 404 as an unknown reference."""
+    appeal = find_appeal(reference)
+    if appeal is None or not can_fetch_case_file(user, appeal):
+        raise NotFound(_("No such appeal."))
+    return appeal

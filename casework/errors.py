@@ -4,10 +4,12 @@ status codes API.md promises. Bad input is never a 500."""
 from __future__ import annotations
 
 from flask import Flask, jsonify, request
+from flask_babel import gettext as _, lazy_gettext
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException
 
+from casework.i18n import ROLE_LABELS, STATE_LABELS
 from workflows import appeal as workflow
 
 
@@ -45,7 +47,7 @@ class Forbidden(APIError):
 class NotFound(APIError):
     status, code = 404, "not_found"
 
-    def __init__(self, message: str = "Not found."):
+    def __init__(self, message: str = lazy_gettext("Not found.")):
         super().__init__(message)
 
 
@@ -56,28 +58,51 @@ class Conflict(APIError):
 class VersionConflict(APIError):
     status, code = 409, "version_conflict"
 
-    def __init__(self, message: str = "The appeal was changed by someone else; reload it and try again."):
+    def __init__(self, message: str = lazy_gettext("The appeal was changed by someone else; reload it and try again.")):
         super().__init__(message)
 
 
 def error_response(status: int, code: str, message: str, details=None, headers=None):
-    response = jsonify({"error": {"code": code, "message": message, "details": details}})
+    response = jsonify({"error": {"code": code, "message": str(message), "details": details}})
     response.status_code = status
     for key, value in (headers or {}).items():
         response.headers[key] = value
     return response
 
 
+def workflow_message(error: workflow.WorkflowError) -> str:
+    """The workflow's refusal in the reader's language, stages and roles by their names."""
+    params = dict(error.params)
+    if params.get("state") in STATE_LABELS:
+        params["state"] = str(STATE_LABELS[params["state"]])
+    if params.get("role") in ROLE_LABELS:
+        params["role"] = str(ROLE_LABELS[params["role"]])
+    return _(error.template, **params)
+
+
 def from_workflow(error: workflow.WorkflowError) -> APIError:
     """Translate the workflow's refusals into the API's statuses."""
+    message = workflow_message(error)
     if isinstance(error, workflow.MissingInput):
-        return ValidationFailed.field(error.field, error.message)
+        return ValidationFailed.field(error.field, message)
     if isinstance(error, workflow.UnknownAction):
-        return ValidationFailed.field("action", error.message)
+        return ValidationFailed.field("action", message)
     if isinstance(error, workflow.NotPermitted):
-        return Forbidden(error.message)
-    return Conflict(error.message)
+        return Forbidden(message)
+    return Conflict(message)
 
+
+# What werkzeug's own refusals say, in the reader's language.
+_HTTP_MESSAGES = {
+    400: lazy_gettext("The request could not be understood."),
+    401: lazy_gettext("Credentials are required."),
+    403: lazy_gettext("You may not do this."),
+    404: lazy_gettext("Not found."),
+    405: lazy_gettext("This method is not allowed here."),
+    413: lazy_gettext("The request is too large."),
+    415: lazy_gettext("This media type is not supported."),
+    429: lazy_gettext("Too many requests; try again later."),
+}
 
 _HTTP_CODES = {
     400: "bad_request",
@@ -121,4 +146,5 @@ def init_app(app: Flask) -> None:
     def _http_error(error: HTTPException):
         if not wants_json() or error.code is None or error.code < 400:
             return error
-        return error_response(error.code, _HTTP_CODES.get(error.code, "error"), error.description or error.name)
+        message = _HTTP_MESSAGES.get(error.code, error.description or error.name)
+        return error_response(error.code, _HTTP_CODES.get(error.code, "error"), message)

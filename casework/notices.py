@@ -8,19 +8,19 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 from functools import lru_cache
-from typing import Callable
 from zoneinfo import ZoneInfo
 
-from babel.dates import format_date, format_datetime
+from babel.dates import format_date, format_time, get_datetime_format, get_timezone_location
 from flask import current_app, render_template
+from babel.support import Translations
 from flask_babel import force_locale, get_translations
 from sqlalchemy import insert
 from sqlmodel import Session
 
+from casework import i18n
 from casework.clock import now
 from casework.countries import LANGUAGES
-from casework.deadlines import calendar
-from casework.i18n import ACTION_LABELS, DEADLINE_LABELS, NEXT_STEPS, OUTCOME_LABELS, STATE_LABELS
+from casework.deadlines import calendar, schedule
 from casework.models import Appeal, Deadline, Event, Notice, Tribunal
 
 # The language an institution reads by default: its country's official one where Casework has it.
@@ -75,11 +75,28 @@ def _recipients(session: Session, appeal: Appeal, action: str | None = None, fro
 
 
 def format_moment(value: datetime, language: str, timezone: str) -> str:
-    return format_datetime(value, format="long", locale=language, tzinfo=ZoneInfo(timezone))
+    """A moment as the recipient reads it: the long date and the short time on their clock, and
+    whose clock that is ("3 listopada 2026 22:59, czas: Portugalia (Lizbona)")."""
+    zone = ZoneInfo(timezone)
+    local = value.astimezone(zone)
+    moment = (get_datetime_format("long", locale=language).replace("'", "")
+              .replace("{0}", format_time(local, "short", locale=language))
+              .replace("{1}", format_date(local.date(), "long", locale=language)))
+    return f"{moment}, {get_timezone_location(zone, locale=language)}"
 
 
 def format_day(value: date, language: str) -> str:
     return format_date(value, format="long", locale=language)
+
+
+# The label tables a notice reads, by name.
+_TABLES = {
+    "state": i18n.STATE_LABELS, "claimant_state": i18n.CLAIMANT_STATE_LABELS, "outcome": i18n.OUTCOME_LABELS,
+    "action": i18n.ACTION_LABELS, "deadline": i18n.DEADLINE_LABELS, "claimant_deadline": i18n.CLAIMANT_DEADLINE_LABELS,
+    "happened": i18n.CLAIMANT_ACTIONS, "next": i18n.NEXT_STEPS, "meaning": i18n.OUTCOME_MEANINGS,
+    "options": i18n.CLAIMANT_OPTIONS, "greeting": i18n.GREETINGS, "benefit": i18n.BENEFIT_LABELS,
+    "hearing": i18n.HEARING_MODES,
+}
 
 
 @dataclass(frozen=True)
@@ -87,48 +104,206 @@ class _Catalog:
     """One language's translations and labels, looked up once per process: a sweep renders
     thousands of notices, and each label would otherwise go through Flask-Babel's context."""
 
-    gettext: Callable[[str], str]
+    language: str
+    translations: Translations
     labels: dict[str, dict[str, str]]
+    nothing_to_do: str
+    withdraw_anytime: str
+
+    def gettext(self, text: str, **variables) -> str:
+        translated = self.translations.gettext(text)
+        return translated % variables if variables else translated
 
 
 @lru_cache(maxsize=None)
 def _catalog(language: str) -> _Catalog:
     with force_locale(language):
-        translations = get_translations()
-        labels = {
-            name: {key: str(label) for key, label in table.items()}
-            for name, table in (("state", STATE_LABELS), ("outcome", OUTCOME_LABELS), ("action", ACTION_LABELS),
-                                ("deadline", DEADLINE_LABELS), ("next", NEXT_STEPS))
-        }
-        return _Catalog(translations.gettext, labels)
-
-
-def _render(template: str, recipient: dict, **context) -> tuple[str, str]:
-    language = recipient["language"] if recipient["language"] in LANGUAGES else "en"
-    catalog = _catalog(language)
-    labels = catalog.labels
-
-    def _(text: str, **variables) -> str:
-        translated = catalog.gettext(text)
-        return translated % variables if variables else translated
-
-    with force_locale(language):
-        text = render_template(
-            template,
-            _=_,
-            recipient=recipient,
-            language=language,
-            moment=lambda value: format_moment(value, language, recipient["timezone"]),
-            day=lambda value: format_day(value, language),
-            state_label=labels["state"].__getitem__,
-            outcome_label=lambda o: labels["outcome"][o] if o else "",
-            action_label=lambda a: labels["action"].get(a, a),
-            deadline_label=lambda k: labels["deadline"].get(k, k),
-            next_step=labels["next"].__getitem__,
-            **context,
+        return _Catalog(
+            language,
+            get_translations(),
+            {name: {key: str(label) for key, label in table.items()} for name, table in _TABLES.items()},
+            str(i18n.NOTHING_TO_DO),
+            str(i18n.WITHDRAW_ANYTIME),
         )
-    subject, _sep, body = text.strip().partition("\n")
-    return subject.removeprefix("Subject:").strip(), body.strip() + "\n"
+
+
+class _Writer:
+    """Builds the parts of one notice for one recipient: every text in their language, every date
+    in their language and timezone."""
+
+    def __init__(self, recipient: dict, appeal: Appeal):
+        self.recipient = recipient
+        self.appeal = appeal
+        self.language = recipient["language"] if recipient["language"] in LANGUAGES else "en"
+        self.catalog = _catalog(self.language)
+        self.labels = self.catalog.labels
+        self.claimant = recipient["role"] == "claimant"
+
+    def _(self, text: str, **variables) -> str:
+        return self.catalog.gettext(text, **variables)
+
+    def moment(self, value: datetime) -> str:
+        return format_moment(value, self.language, self.recipient["timezone"])
+
+    def day(self, value: date) -> str:
+        return format_day(value, self.language)
+
+    def greeting(self) -> str:
+        if self.claimant:
+            return self._("Dear %(name)s,", name=self.appeal.claimant.name)
+        return self.labels["greeting"][self.recipient["role"]]
+
+    def stage(self) -> str:
+        return self.labels["claimant_state" if self.claimant else "state"][self.appeal.state]
+
+    def deadline_label(self, kind: str) -> str:
+        return self.labels["claimant_deadline" if self.claimant else "deadline"][kind]
+
+    def subject(self, what: str) -> str:
+        if self.claimant:
+            return self._("Your appeal %(reference)s: %(what)s", reference=self.appeal.reference, what=what)
+        return self._("Appeal %(reference)s: %(what)s", reference=self.appeal.reference, what=what)
+
+    def meaning(self) -> str:
+        """Where the appeal stands now, and for the claimant what that means for them."""
+        appeal = self.appeal
+        if not self.claimant:
+            text = self._("The appeal is now at this stage: %(stage)s.", stage=self.stage())
+            if appeal.outcome:
+                text += " " + self._("Result: %(outcome)s.", outcome=self.labels["outcome"][appeal.outcome])
+            return text
+        if appeal.outcome:
+            return "\n".join((
+                self._("Result: %(outcome)s.", outcome=self.labels["outcome"][appeal.outcome]),
+                self.labels["meaning"][appeal.outcome],
+            ))
+        lines = [self._("Your appeal is now at this stage: %(stage)s.", stage=self.stage())]
+        if appeal.review_outcome and appeal.state == "awaiting_claimant":
+            lines.append(self._("Result of the review: %(outcome)s.", outcome=self.labels["outcome"][appeal.review_outcome]))
+        lines.append(self.labels["next"][appeal.state])
+        return "\n".join(lines)
+
+    def options(self, running: list[Deadline]) -> str:
+        """What the claimant can do now and by when: their own running time limit, if any."""
+        if self.appeal.state == "closed":
+            return ""
+        mine = [row for row in running if row.kind in self.labels["options"]
+                and (row.kind == "mediation" or row.rule.get("audience") == "claimant")]
+        lines = [self.labels["options"][row.kind] % {"date": self.moment(row.due_at)} for row in mine[:1]]
+        if not lines:
+            lines.append(self.catalog.nothing_to_do)
+        if "withdraw" in self._claimant_actions():
+            lines.append(self.catalog.withdraw_anytime)
+        return "\n".join(lines)
+
+    def _claimant_actions(self) -> list[str]:
+        from casework.operations import allowed_actions  # operations imports this module
+
+        return allowed_actions(self.appeal, "claimant")
+
+    def dates(self, running: list[Deadline]) -> list[tuple[str, str]]:
+        dates = [(self.deadline_label(row.kind), self.moment(row.due_at)) for row in running
+                 if row.kind in i18n.DEADLINE_LABELS and row.kind not in ("reminder", "hearing_reminder")]
+        if self.appeal.hearing_at and self.appeal.state == "before_tribunal":
+            dates.append((self._("Hearing"), self.moment(self.appeal.hearing_at)))
+        return dates
+
+    def help(self) -> str:
+        if self.claimant:
+            return "\n".join((
+                self._("You can follow your appeal online at any time with your reference %(reference)s and your "
+                       "access code.", reference=self.appeal.reference),
+                self._("If you need help, ask the institution handling your appeal: it provides a free interpreter "
+                       "and can tell you how to get free legal advice (legal aid). Quote your reference."),
+            ))
+        return "\n".join((
+            self._("Reference: %(reference)s", reference=self.appeal.reference),
+            self._("Claimant: %(name)s", name=self.appeal.claimant.name),
+            self._("Benefit: %(benefit)s", benefit=self.labels["benefit"][self.appeal.benefit]),
+            self._("Handling country: %(country)s",
+                   country=i18n.country_name(self.appeal.handling_country, self.language)),
+        ))
+
+    def details(self, event: Event) -> list[tuple[str, str]]:
+        """What the actor wrote, under a heading the recipient understands."""
+        payload = event.payload or {}
+        headings = (
+            ("reasons", self._("Reasons")), ("reason", self._("Reason")), ("items", self._("Information requested")),
+            ("terms", self._("Terms agreed")), ("instructions", self._("Instructions to the institution")),
+            ("late_filing_reason", self._("Reason for the late appeal")),
+        )
+        lines = []
+        for key, heading in headings:
+            value = payload.get(key)
+            if value:
+                lines.append((heading, "; ".join(value) if isinstance(value, list) else str(value)))
+        if event.action == "schedule_hearing" and self.appeal.hearing_at:
+            mode = self.labels["hearing"].get(self.appeal.hearing_mode or "", "")
+            lines.append((self._("Hearing"), f"{self.moment(self.appeal.hearing_at)} ({mode})" if mode else
+                          self.moment(self.appeal.hearing_at)))
+        if event.action == "forward":
+            lines.append((self._("Now handled in"), i18n.country_name(self.appeal.handling_country, self.language)))
+        return lines
+
+    def render(self, template: str, **parts) -> tuple[str, str]:
+        with force_locale(self.language):
+            body = render_template(template, _=self._, greeting=self.greeting(), for_claimant=self.claimant, **parts)
+        return parts["subject"], body.strip() + "\n"
+
+
+def claimant_guidance(appeal: Appeal, running: list[Deadline], language: str) -> dict[str, str]:
+    """What the claimant's status page says beside the stage: what it means and what they can do
+    by when, the same words their notices use, on the clock of the country they live in."""
+    recipient = _party("claimant", "", language, appeal.claimant.residence_country)
+    writer = _Writer(recipient, appeal)
+    return {"meaning": writer.meaning(), "what_you_can_do": writer.options(running)}
+
+
+def _event_notice(recipient: dict, appeal: Appeal, event: Event, running: list[Deadline]) -> tuple[str, str]:
+    writer = _Writer(recipient, appeal)
+    what = writer.labels["action"].get(event.action, event.action)
+    happened = writer.labels["happened"][event.action] if writer.claimant else what
+    return writer.render(
+        "notices/notice.txt",
+        subject=writer.subject(what),
+        happened=happened,
+        when=writer.moment(event.occurred_at),
+        details=writer.details(event),
+        meaning=writer.meaning(),
+        options=writer.options(running) if writer.claimant else "",
+        dates=writer.dates(running),
+        help=writer.help(),
+    )
+
+
+def _deadline_notice(recipient: dict, appeal: Appeal, deadline: Deadline, kind: str,
+                     running: list[Deadline]) -> tuple[str, str]:
+    writer = _Writer(recipient, appeal)
+    parent = deadline.parent
+    if kind == "overdue":
+        what = writer.deadline_label(deadline.kind)
+        subject = writer.subject(writer._("time limit passed (%(what)s)", what=what))
+        happened = writer._("The time limit for this step ended on %(when)s and the step has not been taken: "
+                            "%(what)s. The appeal is now marked overdue.", when=writer.moment(deadline.due_at), what=what)
+    elif kind == "hearing_reminder":
+        subject = writer.subject(writer._("hearing reminder"))
+        happened = writer._("The hearing in this appeal takes place on %(when)s.", when=writer.moment(appeal.hearing_at))
+    else:
+        target = parent or deadline
+        what = writer.deadline_label(target.kind)
+        subject = writer.subject(writer._("reminder (%(what)s)", what=what))
+        happened = writer._("This time limit ends on %(when)s: %(what)s.", when=writer.moment(target.due_at), what=what)
+    return writer.render(
+        "notices/notice.txt",
+        subject=subject,
+        happened=happened,
+        when=None,
+        details=[],
+        meaning=writer.meaning(),
+        options=writer.options(running) if writer.claimant else "",
+        dates=writer.dates(running),
+        help=writer.help(),
+    )
 
 
 def _store(session: Session, appeal: Appeal, kind: str, rendered: list[tuple[dict, str, str]], event=None) -> int:
@@ -151,7 +326,7 @@ def for_event(session: Session, appeal: Appeal, event: Event, deadlines: list[De
     if event.action in SILENT_ACTIONS or not current_app.config.get("NOTICES_ENABLED", True):
         return 0
     rendered = [
-        (recipient, *_render("notices/event.txt", recipient, appeal=appeal, event=event, deadlines=deadlines))
+        (recipient, *_event_notice(recipient, appeal, event, deadlines))
         for recipient in _recipients(session, appeal, event.action, event.from_state)
     ]
     return _store(session, appeal, event.action, rendered, event)
@@ -170,8 +345,6 @@ def for_deadline(session: Session, appeal: Appeal, deadline: Deadline) -> int:
     if deadline.kind in ("hearing_reminder", "tribunal_acknowledgement"):
         recipients += _tribunal(session, appeal)
     kind = "overdue" if deadline.kind not in ("reminder", "hearing_reminder") else deadline.kind
-    rendered = [
-        (recipient, *_render("notices/deadline.txt", recipient, appeal=appeal, deadline=deadline, parent=parent, kind=kind))
-        for recipient in recipients
-    ]
+    running = [row for row in schedule.listed(session, appeal) if row.status in schedule.OPEN_STATUSES]
+    rendered = [(recipient, *_deadline_notice(recipient, appeal, deadline, kind, running)) for recipient in recipients]
     return _store(session, appeal, kind, rendered)

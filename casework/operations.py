@@ -10,6 +10,7 @@ from datetime import datetime
 from typing import Any, Callable
 
 from flask import current_app
+from flask_babel import gettext as _
 from sqlmodel import Session, select
 
 from casework import notices
@@ -71,7 +72,7 @@ def lodge_appeal(session: Session, data: dict, actor: Actor, config: dict) -> tu
         decision_country, decision_in["decision_date"]
     )
     if lodged_at.date() < decision_in["decision_date"]:
-        raise ValidationFailed.field("lodged_at", "must not be before the contested decision's date")
+        raise ValidationFailed.field("lodged_at", _("must not be before the date of the contested decision"))
     filing_deadline, _rule = schedule.filing_deadline(decision_country, notified_on, claimant_in["residence_country"])
 
     claimant = Claimant(
@@ -215,7 +216,7 @@ def _remit(deadlines, appeal, data, at, config):
 def _assign(deadlines, appeal, data, at, config):
     user = deadlines.session.exec(select(User).where(User.email == data["user"])).first()
     if user is None or not user.active or user.role not in ("officer", "mediator") or user.country != appeal.handling_country:
-        raise ValidationFailed.field("user", "must be an active officer or mediator of the handling country")
+        raise ValidationFailed.field("user", _("must be an active officer or mediator of the handling country"))
     if user.role == "officer":
         appeal.assigned_officer_id = user.id
     else:
@@ -305,7 +306,7 @@ def perform_action(
     moment = now()
     at = occurred_at or moment
     if occurred_at is not None and appeal.last_event_at is not None and occurred_at < appeal.last_event_at:
-        raise ValidationFailed.field("occurred_at", "must not be before the appeal's previous event")
+        raise ValidationFailed.field("occurred_at", _("must not be before the appeal's previous event"))
 
     deadlines = schedule.Deadlines(session, appeal)
     from_state = appeal.state

@@ -6,10 +6,13 @@ from __future__ import annotations
 from datetime import date, datetime, timezone
 from typing import Annotated, Literal, Optional, Union
 
+from email_validator import EmailNotValidError, validate_email
+from flask_babel import gettext as _
 from pydantic import (
-    AfterValidator, AwareDatetime, BaseModel, ConfigDict, EmailStr, Field, RootModel, StrictInt, ValidationInfo,
+    AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, RootModel, StrictInt, ValidationInfo,
     field_validator,
 )
+from spectree.model_adapter.pydantic_adapter import BaseFile
 
 from casework.clock import now
 from casework.countries import LANGUAGES, is_country
@@ -19,16 +22,16 @@ from workflows.appeal import OUTCOMES, STATES, TIMER_ACTIONS
 
 def _country(value: str) -> str:
     if not is_country(value):
-        raise ValueError(f"'{value}' is not an ISO 3166-1 alpha-2 country code")
+        raise ValueError(_("'%(value)s' is not an ISO 3166-1 alpha-2 country code", value=value))
     return value
 
 
 def _not_future(value):
     moment = now()
     if isinstance(value, datetime) and value > moment:
-        raise ValueError("must not be in the future")
+        raise ValueError(_("must not be in the future"))
     if not isinstance(value, datetime) and isinstance(value, date) and value > moment.date():
-        raise ValueError("must not be in the future")
+        raise ValueError(_("must not be in the future"))
     return value
 
 
@@ -38,7 +41,7 @@ EARLIEST_YEAR, LATEST_YEAR = 1900, 2200
 
 def _plain_text(value: str) -> str:
     if any(ch in _CONTROL for ch in value):
-        raise ValueError("must not contain control characters")
+        raise ValueError(_("must not contain control characters"))
     return value
 
 
@@ -47,21 +50,28 @@ def _plausible_time(value: datetime) -> datetime:
     try:
         utc = value.astimezone(timezone.utc)
     except OverflowError:
-        raise ValueError("is out of range") from None
+        raise ValueError(_("is out of range")) from None
     if not EARLIEST_YEAR <= utc.year <= LATEST_YEAR:
-        raise ValueError(f"must be between {EARLIEST_YEAR} and {LATEST_YEAR}")
+        raise ValueError(_("must be between %(first)s and %(last)s", first=EARLIEST_YEAR, last=LATEST_YEAR))
     return value
 
 
 def _plausible_date(value: date) -> date:
     if not EARLIEST_YEAR <= value.year <= LATEST_YEAR:
-        raise ValueError(f"must be between {EARLIEST_YEAR} and {LATEST_YEAR}")
+        raise ValueError(_("must be between %(first)s and %(last)s", first=EARLIEST_YEAR, last=LATEST_YEAR))
     return value
+
+
+def _email(value: str) -> str:
+    try:
+        return validate_email(value, check_deliverability=False).normalized
+    except EmailNotValidError:
+        raise ValueError(_("is not a valid e-mail address")) from None
 
 
 def _future(value: datetime) -> datetime:
     if value <= now():
-        raise ValueError("must be in the future")
+        raise ValueError(_("must be in the future"))
     return value
 
 
@@ -73,6 +83,7 @@ Time = Annotated[AwareDatetime, AfterValidator(_plausible_time)]
 PastTime = Annotated[Time, AfterValidator(_not_future)]
 FutureTime = Annotated[Time, AfterValidator(_future)]
 Text = Annotated[str, Field(min_length=1, max_length=20000), AfterValidator(_plain_text)]
+Email = Annotated[str, Field(max_length=254, json_schema_extra={"format": "email"}), AfterValidator(_email)]
 ShortText = Annotated[str, Field(min_length=1, max_length=200), AfterValidator(_plain_text)]
 Version = Annotated[StrictInt, Field(ge=1, description="The appeal version the client saw; a stale one gets 409 version_conflict.")]
 
@@ -94,7 +105,7 @@ class ClaimantIn(Strict):
     birth_date: Optional[PastDate] = None
     residence_country: Country
     preferred_language: Language = "en"
-    email: Optional[EmailStr] = None
+    email: Optional[Email] = None
     personal_ids: list[PersonalIdIn] = Field(default_factory=list, max_length=20)
 
 
@@ -111,7 +122,7 @@ class ContestedDecisionIn(Strict):
     def _notified_after_decision(cls, value: date | None, info: ValidationInfo):
         decided = info.data.get("decision_date")
         if value is not None and decided is not None and value < decided:
-            raise ValueError("must not be before decision_date")
+            raise ValueError(_("must not be before %(field)s", field="decision_date"))
         return value
 
 
@@ -196,7 +207,7 @@ class RemitIn(ActionIn):
 
 class AssignIn(ActionIn):
     action: Literal["assign"]
-    user: EmailStr
+    user: Email
 
 
 class TimerActionIn(ActionIn):
@@ -283,6 +294,14 @@ class HearingOut(BaseModel):
     mode: str
 
 
+class DocumentOut(BaseModel):
+    id: int
+    name: str = Field(description="The uploader's file name, for display only.")
+    sha256: str
+    size: int
+    media_type: Literal["application/pdf", "image/png", "image/jpeg"]
+
+
 class AppealOut(BaseModel):
     reference: str
     version: int
@@ -307,6 +326,7 @@ class AppealOut(BaseModel):
     mediator: Optional[str]
     overdue: bool
     deadlines: list[DeadlineOut]
+    documents: list[DocumentOut]
     allowed_actions: list[str]
     created_at: str
     updated_at: str
@@ -368,8 +388,13 @@ class StatusOut(BaseModel):
     reference: str
     state: str
     outcome: Optional[str]
+    outcome_label: Optional[str]
+    benefit: str
+    benefit_label: str
     stage: str
     next_step: str
+    meaning: str
+    what_you_can_do: str
     deadlines: list[StatusDeadlineOut]
     timeline: list[TimelineEntry]
     notices: list[NoticeOut]
@@ -391,3 +416,125 @@ class ErrorOut(BaseModel):
 class HealthOut(BaseModel):
     status: str
     database: str
+
+
+# --- documents, signed case files, tribunals -------------------------------------------------
+
+class DocumentUpload(BaseModel):
+    file: BaseFile = Field(description="PDF, PNG or JPEG, at most 10 MB; the type is checked by content, not name.")
+
+
+class PublicKeyOut(BaseModel):
+    key_id: str = Field(description="First 16 hex digits of the SHA-256 of the raw public key.")
+    alg: Literal["Ed25519"]
+    public_key: str = Field(description="The raw 32-byte public key, base64.")
+
+
+class KeyList(BaseModel):
+    keys: list[PublicKeyOut] = Field(description="Every key that ever signed, the current one first.")
+
+
+class BundleClaimantOut(BaseModel):
+    name: str
+    birth_date: Optional[date]
+    residence_country: str
+    preferred_language: str
+    personal_ids: list[PersonalIdOut]
+
+
+class BundleDeadlineOut(DeadlineOut):
+    started_at: str
+    ended_at: Optional[str]
+    met: Optional[bool] = Field(description="Whether the stage ended in time; null while running or when cancelled.")
+
+
+class ReviewDecisionOut(BaseModel):
+    outcome: str
+    reasons: Optional[str]
+    deemed_refusal: bool
+    decided_at: str
+    event_seq: int
+
+
+class MediationOut(BaseModel):
+    requested_at: str
+    extended: bool
+    outcome: Optional[Literal["settled", "failed", "timed_out"]]
+    terms: Optional[str]
+    reason: Optional[str]
+    ended_at: Optional[str]
+
+
+class TribunalOut(BaseModel):
+    code: str
+    name: str
+    country: str
+
+
+class BundleAppealOut(BaseModel):
+    reference: str
+    state: Literal[STATES]  # type: ignore[valid-type]
+    outcome: Optional[Literal[OUTCOMES]]  # type: ignore[valid-type]
+    benefit: str
+    claimant: BundleClaimantOut
+    contested_decision: ContestedDecisionOut
+    receiving_country: str
+    handling_country: str
+    handling_institution_name: str
+    involved_countries: list[str]
+    lodged_at: str
+    filing_deadline: date
+    filed_in_time: bool
+    late_filing_reason: Optional[str]
+    grounds: str
+    deadlines: list[BundleDeadlineOut]
+    review_decision: Optional[ReviewDecisionOut]
+    mediation: Optional[MediationOut]
+    tribunal: Optional[TribunalOut]
+    hearing: Optional[HearingOut]
+
+
+class BundleEventOut(EventOut):
+    actor_role: str
+
+
+class BundleOut(BaseModel):
+    format: Literal["casework-bundle/1"]
+    issued_at: str
+    issuer: str
+    appeal: BundleAppealOut
+    events: list[BundleEventOut]
+    documents: list[DocumentOut]
+
+
+class SignatureOut(BaseModel):
+    alg: Literal["Ed25519"]
+    key_id: str
+    value: str = Field(description="Ed25519 signature of the RFC 8785 (JCS) serialization of `bundle`, base64.")
+
+
+class SignedBundleOut(BaseModel):
+    bundle: BundleOut
+    signature: SignatureOut
+
+
+class NextDeadlineOut(BaseModel):
+    kind: str
+    due_at: str
+    due_on: date
+
+
+class ReferralOut(BaseModel):
+    reference: str
+    version: int
+    state: Literal["escalated", "before_tribunal"]
+    benefit: str
+    handling_country: str
+    escalated_at: str
+    days_since_escalation: int
+    next_deadline: Optional[NextDeadlineOut]
+
+
+class ReferralPage(BaseModel):
+    items: list[ReferralOut]
+    next: Optional[str]

@@ -50,6 +50,12 @@ ROLES = ("officer", "mediator", "tribunal", "claimant", "system")
 SYSTEM = "system"
 
 
+def N_(message: str) -> str:
+    """Mark a message for translation without translating it: this module knows no languages.
+    The caller translates the template (``WorkflowError.template``) into the reader's."""
+    return message
+
+
 @dataclass(frozen=True)
 class Guard:
     """A condition an action must meet. ``field`` names the input that can satisfy it: when it
@@ -68,24 +74,24 @@ GUARDS = {
         Guard(
             "filed_in_time_or_excused",
             lambda facts: bool(facts.get("filed_in_time")) or bool(facts.get("late_filing_reason")),
-            "The appeal was lodged after the filing window closed: a late-filing reason is required.",
+            N_("The appeal was lodged after the filing window closed: a late-filing reason is required."),
             field="late_filing_reason",
         ),
         Guard(
             "forwarded_elsewhere",
             lambda facts: facts.get("to_country") != facts.get("handling_country"),
-            "An appeal can only be forwarded to another country's institution.",
+            N_("An appeal can only be forwarded to another country's institution."),
             field="to_country",
         ),
         Guard(
             "mediation_not_yet_extended",
             lambda facts: not facts.get("mediation_extended"),
-            "Mediation can be extended only once.",
+            N_("Mediation can be extended only once."),
         ),
         Guard(
             "review_granted",
             lambda facts: facts.get("outcome") == "granted",
-            "The review outcome is not 'granted'.",
+            N_("The review outcome is not 'granted'."),
         ),
     )
 }
@@ -150,12 +156,15 @@ ACTIONS = tuple(WHO)
 
 
 class WorkflowError(Exception):
-    """An action that the workflow refuses."""
+    """An action that the workflow refuses. ``template`` is the untranslated message with
+    ``%(name)s`` placeholders filled from ``params``; ``message`` is it in English."""
 
-    def __init__(self, message: str, field: str | None = None):
-        super().__init__(message)
-        self.message = message
+    def __init__(self, template: str, field: str | None = None, **params: str):
+        self.template = template
+        self.params = params
+        self.message = template % params if params else template
         self.field = field
+        super().__init__(self.message)
 
 
 class UnknownAction(WorkflowError):
@@ -219,21 +228,22 @@ def check(state: str, action: str, role: str, facts: Mapping[str, Any] | None = 
     """Return the transition ``action`` would take, or raise the reason it cannot."""
     facts = facts or {}
     if action not in WHO:
-        raise UnknownAction(f"Unknown action '{action}'.", field="action")
+        raise UnknownAction(N_("There is no action '%(action)s'."), field="action", action=action)
     if action in TIMER_ACTIONS and role != SYSTEM:
-        raise InvalidTransition(f"'{action}' is fired only by the deadline sweep.")
+        raise InvalidTransition(N_("'%(action)s' happens only when a time limit ends."), action=action)
     if role not in WHO[action]:
-        raise NotPermitted(f"A {role} may not {action.replace('_', ' ')}.")
+        raise NotPermitted(N_("The role '%(role)s' may not take the action '%(action)s'."), role=role, action=action)
     rows = transitions_for(action, state)
     if not rows:
-        raise InvalidTransition(f"'{action}' is not possible while the appeal is {state.replace('_', ' ')}.")
+        raise InvalidTransition(N_("'%(action)s' is not possible while the appeal is at the stage '%(state)s'."),
+                                action=action, state=state)
     for row in rows:
         if _passes(row, facts):
             return row
     failed = [GUARDS[name] for row in rows for name in row.get("conditions", ()) if not GUARDS[name].check(facts)]
     guard = next((g for g in failed if g.field), failed[0] if failed else None)
     if guard is None:
-        raise InvalidTransition(f"'{action}' is not possible now.")
+        raise InvalidTransition(N_("'%(action)s' is not possible now."), action=action)
     if guard.field:
         raise MissingInput(guard.message, field=guard.field)
     raise InvalidTransition(guard.message)
@@ -248,7 +258,7 @@ def fire(model: Any, action: str, role: str, facts: Mapping[str, Any] | None = N
     facts = dict(facts or {})
     row = check(model.state, action, role, facts)
     if not MACHINE.events[action].trigger(model, facts=facts):
-        raise InvalidTransition(f"'{action}' is not possible now.")
+        raise InvalidTransition(N_("'%(action)s' is not possible now."), action=action)
     return row
 
 

@@ -7,6 +7,7 @@ import json
 from datetime import datetime
 
 from flask import current_app, jsonify, request
+from flask_babel import gettext as _
 from spectree import Response
 from sqlalchemy import or_
 from sqlalchemy.orm import selectinload
@@ -33,7 +34,7 @@ def lodge():
     """Lodge an appeal on a claimant's behalf; returns the access code once."""
     user = current_staff()
     if user.role != "officer":
-        raise Forbidden("Only appeals officers lodge appeals on a claimant's behalf.")
+        raise Forbidden(_("Only appeals officers lodge appeals on a claimant's behalf."))
     data = request.context.json.model_dump()
     appeal, access_code = operations.lodge_appeal(db.session, data, Actor.staff(user), current_app.config)
     db.session.commit()
@@ -61,7 +62,7 @@ def _cursor(value: str | None) -> tuple[datetime | None, int] | None:
             raise ValueError("out of range")
         return due, last_id
     except (ValueError, KeyError, TypeError, OverflowError, RecursionError):
-        raise ValidationFailed.field("after", "is not a cursor this API returned") from None
+        raise ValidationFailed.field("after", _("is not a cursor this API returned")) from None
 
 
 def _make_cursor(appeal: Appeal) -> str:

@@ -5,11 +5,14 @@ from __future__ import annotations
 from flask_babel import force_locale
 from sqlmodel import Session, select
 
-from casework import operations
+from casework import notices, operations
 from casework.access import can_act
 from casework.clock import isoformat, now
 from casework.deadlines import schedule
-from casework.i18n import ACTION_LABELS, DEADLINE_LABELS, NEXT_STEPS, STATE_LABELS
+from casework.documents import document_json, documents_of
+from casework.i18n import (
+    ACTION_LABELS, BENEFIT_LABELS, CLAIMANT_DEADLINE_LABELS, CLAIMANT_STATE_LABELS, NEXT_STEPS, OUTCOME_LABELS,
+)
 from casework.models import Appeal, Deadline, Event, Notice, User
 
 
@@ -78,6 +81,7 @@ def appeal_json(session: Session, appeal: Appeal, viewer: User | None, deadlines
         "mediator": _email(session, appeal.mediator_id),
         "overdue": is_overdue(appeal),
         "deadlines": [deadline_json(row) for row in deadlines],
+        "documents": [document_json(document) for document in documents_of(session, appeal)],
         "allowed_actions": actions,
         "created_at": isoformat(appeal.created_at),
         "updated_at": isoformat(appeal.updated_at),
@@ -117,19 +121,25 @@ def status_json(session: Session, appeal: Appeal, language: str) -> dict:
     """The claimant's view, in ``language``: no internal notes, no other person's data."""
     events = session.exec(select(Event).where(Event.appeal_id == appeal.id).order_by(Event.seq)).all()
     pending = [row for row in schedule.listed(session, appeal) if row.status in ("pending", "paused")]
-    notices = session.exec(
+    received = session.exec(
         select(Notice).where(Notice.appeal_id == appeal.id, Notice.recipient_role == "claimant").order_by(Notice.id)
     ).all()
     with force_locale(language):
+        guidance = notices.claimant_guidance(appeal, pending, language)
         return {
             "reference": appeal.reference,
             "version": appeal.version,
             "state": appeal.state,
             "outcome": appeal.outcome,
-            "stage": str(STATE_LABELS[appeal.state]),
+            "outcome_label": str(OUTCOME_LABELS[appeal.outcome]) if appeal.outcome else None,
+            "benefit": appeal.benefit,
+            "benefit_label": str(BENEFIT_LABELS[appeal.benefit]),
+            "stage": str(CLAIMANT_STATE_LABELS[appeal.state]),
             "next_step": str(NEXT_STEPS[appeal.state]),
+            "meaning": guidance["meaning"],
+            "what_you_can_do": guidance["what_you_can_do"],
             "deadlines": [
-                {"kind": row.kind, "due_on": row.due_on.isoformat(), "label": str(DEADLINE_LABELS[row.kind])}
+                {"kind": row.kind, "due_on": row.due_on.isoformat(), "label": str(CLAIMANT_DEADLINE_LABELS[row.kind])}
                 for row in pending
             ],
             "timeline": [
@@ -137,7 +147,7 @@ def status_json(session: Session, appeal: Appeal, language: str) -> dict:
                 for event in events
                 if event.action != "assign"
             ],
-            "notices": [notice_json(notice) for notice in notices],
+            "notices": [notice_json(notice) for notice in received],
             "allowed_actions": operations.allowed_actions(appeal, "claimant"),
             "language": language,
         }

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from flask import request
+from flask_babel import gettext as _, lazy_gettext
 from werkzeug.exceptions import HTTPException
 from spectree import SecurityScheme, SecuritySchemeData, SpecTree
 
@@ -22,13 +23,65 @@ def _field(loc: tuple) -> str:
     return ".".join(parts)
 
 
+# Pydantic's error types, in words the caller reads in their own language ("%(name)s" from the
+# error's context). Our own validators raise ValueError with an already translated message.
+_MESSAGES = {
+    "missing": lazy_gettext("is required"),
+    "extra_forbidden": lazy_gettext("is not a field of this request"),
+    "string_type": lazy_gettext("must be text"),
+    "string_too_short": lazy_gettext("must not be empty"),
+    "string_too_long": lazy_gettext("must be at most %(max_length)s characters long"),
+    "int_type": lazy_gettext("must be a whole number"),
+    "int_parsing": lazy_gettext("must be a whole number"),
+    "int_from_float": lazy_gettext("must be a whole number"),
+    "greater_than_equal": lazy_gettext("must be at least %(ge)s"),
+    "less_than_equal": lazy_gettext("must be at most %(le)s"),
+    "literal_error": lazy_gettext("must be one of: %(expected)s"),
+    "enum": lazy_gettext("must be one of: %(expected)s"),
+    "bool_type": lazy_gettext("must be true or false"),
+    "bool_parsing": lazy_gettext("must be true or false"),
+    "list_type": lazy_gettext("must be a list"),
+    "too_long": lazy_gettext("must have at most %(max_length)s items"),
+    "too_short": lazy_gettext("must have at least %(min_length)s items"),
+    "dict_type": lazy_gettext("must be an object"),
+    "model_type": lazy_gettext("must be an object"),
+    "model_attributes_type": lazy_gettext("must be an object"),
+    "date_type": lazy_gettext("must be a date (YYYY-MM-DD)"),
+    "date_parsing": lazy_gettext("must be a date (YYYY-MM-DD)"),
+    "date_from_datetime_parsing": lazy_gettext("must be a date (YYYY-MM-DD)"),
+    "date_from_datetime_inexact": lazy_gettext("must be a date (YYYY-MM-DD)"),
+    "datetime_type": lazy_gettext("must be a date and time with its offset (e.g. 2026-09-20T10:00:00Z)"),
+    "datetime_parsing": lazy_gettext("must be a date and time with its offset (e.g. 2026-09-20T10:00:00Z)"),
+    "datetime_from_date_parsing": lazy_gettext("must be a date and time with its offset (e.g. 2026-09-20T10:00:00Z)"),
+    "timezone_aware": lazy_gettext("must give its offset from UTC (e.g. Z or +01:00)"),
+    "union_tag_invalid": lazy_gettext("must be one of: %(expected_tags)s"),
+    "union_tag_not_found": lazy_gettext("is required"),
+}
+_INVALID = lazy_gettext("is not valid")
+
+
+def _message(error: dict) -> str:
+    context = error.get("ctx") or {}
+    if error.get("type") in ("value_error", "assertion_error") and "error" in context:
+        return str(context["error"])
+    template = _MESSAGES.get(error.get("type", ""), _INVALID)
+    values = {key: value for key, value in context.items() if isinstance(value, (str, int, float))}
+    for key in ("expected", "expected_tags"):  # pydantic joins the choices with an English "or"
+        if isinstance(values.get(key), str):
+            values[key] = values[key].replace(" or ", ", ")
+    try:
+        return str(template) % values
+    except (KeyError, ValueError, TypeError):
+        return str(_INVALID)
+
+
 def validation_details(errors: list[dict]) -> list[dict]:
     details = []
     for error in errors:
         field = _field(error.get("loc", ()))
         if error.get("type", "").startswith("union_tag") or (not field and "action" in error.get("msg", "")):
             field = "action"
-        details.append({"field": field or "body", "message": error.get("msg", "invalid")})
+        details.append({"field": field or "body", "message": _message(error)})
     return details
 
 
@@ -51,13 +104,13 @@ def check_body() -> None:
     if request.method not in ("POST", "PUT", "PATCH"):
         return
     if request.mimetype not in _JSON_TYPES:
-        raise APIError("The request body must be JSON (Content-Type: application/json).", status=415,
+        raise APIError(_("The request body must be JSON (Content-Type: application/json)."), status=415,
                        code="unsupported_media_type")
     body = _body()
     if body is _NOT_JSON:
-        raise APIError("The request body is not valid JSON.", status=400, code="malformed_json")
+        raise APIError(_("The request body is not valid JSON."), status=400, code="malformed_json")
     if not isinstance(body, dict):
-        raise ValidationFailed.field("body", "must be a JSON object")
+        raise ValidationFailed.field("body", _("must be a JSON object"))
 
 
 def check_credentials() -> None:

@@ -359,8 +359,8 @@ def test_missing_credentials_are_401_even_with_a_bad_body(client, factory, url, 
 
 # --- claimants -------------------------------------------------------------------------------------
 
-STATUS_KEYS = {"reference", "version", "state", "outcome", "stage", "next_step", "deadlines", "timeline", "notices",
-               "allowed_actions", "language"}
+STATUS_KEYS = {"reference", "version", "state", "outcome", "outcome_label", "benefit", "benefit_label", "stage",
+               "next_step", "meaning", "what_you_can_do", "deadlines", "timeline", "notices", "allowed_actions", "language"}
 
 
 def test_claimant_status_with_the_right_code(client, factory):

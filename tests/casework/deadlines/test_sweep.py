@@ -53,7 +53,7 @@ def test_review_timeout_is_a_deemed_refusal(app, factory, client, clock):
     status = client.get(f"/api/v1/status/{appeal['reference']}?lang=en",
                         headers={"X-Access-Code": appeal["access_code"]}).get_json()
     assert status["stage"] == "Waiting for your decision"
-    assert status["timeline"][-1]["label"] == "No review decision in time: deemed refused"
+    assert status["timeline"][-1]["label"] == "No review decision in time: treated as refused"
     assert [d["kind"] for d in status["deadlines"]] == ["claimant_response"]
     assert "request_tribunal" in status["allowed_actions"]
     assert _sweep(app).fired == 0  # a second sweep finds nothing new
