@@ -315,7 +315,7 @@ def _store(session: Session, appeal: Appeal, kind: str, rendered: list[tuple[dic
     session.execute(insert(Notice), [
         {"appeal_id": appeal.id, "event_seq": event.seq if event is not None else None, "kind": kind,
          "recipient_role": recipient["role"], "recipient": recipient["address"], "language": recipient["language"],
-         "subject": subject, "body": body, "created_at": moment, "attempts": 0}
+         "subject": subject, "body": body, "created_at": moment, "status": "pending", "attempts": 0}
         for recipient, subject, body in rendered
     ])
     return len(rendered)

@@ -1,5 +1,5 @@
 """The scheduler process: one APScheduler in its own process (never inside web workers) that
-runs the deadline sweep every minute and the daily checks.
+runs the deadline sweep and the notice delivery every minute, and the daily checks.
 
 The timers themselves are rows in the ``deadline`` table, not scheduler jobs: the job store is
 in memory and holds only these two jobs, so nothing is lost or dropped when the process stops,
@@ -35,6 +35,16 @@ def sweep_job(app: Flask) -> None:
         log.info("sweep: fired %d, failed %d", result.fired, result.failed)
 
 
+def delivery_job(app: Flask) -> None:
+    from casework.outbox import deliver
+
+    with app.app_context():
+        result = deliver()
+        db.session.close()
+    if result.sent or result.failed or result.retrying:
+        log.info("notices: sent %d, retrying %d, failed %d", result.sent, result.retrying, result.failed)
+
+
 def daily_job(app: Flask) -> None:
     """Check every appeal's history chain, so tampering is noticed within a day."""
     with app.app_context():
@@ -54,6 +64,8 @@ def build(app: Flask) -> BlockingScheduler:
     options = {"misfire_grace_time": None, "coalesce": True, "max_instances": 1}
     scheduler.add_job(sweep_job, IntervalTrigger(minutes=1), args=[app], id="deadline-sweep",
                       next_run_time=now(), **options)
+    scheduler.add_job(delivery_job, IntervalTrigger(minutes=1), args=[app], id="notice-delivery",
+                      next_run_time=now(), **options)
     scheduler.add_job(daily_job, CronTrigger(hour=2, minute=15), args=[app], id="daily-audit", **options)
     return scheduler
 
@@ -62,7 +74,7 @@ def run(app: Flask) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     scheduler = build(app)
     signal.signal(signal.SIGTERM, lambda *_: scheduler.shutdown(wait=True))
-    log.info("scheduler started: deadline sweep every minute, daily audit at 02:15 UTC")
+    log.info("scheduler started: deadline sweep and notice delivery every minute, daily audit at 02:15 UTC")
     try:
         scheduler.start()
     except (KeyboardInterrupt, SystemExit):

@@ -16,7 +16,7 @@ from spectree.model_adapter.pydantic_adapter import BaseFile
 
 from casework.clock import now
 from casework.countries import LANGUAGES, is_country
-from casework.models import BENEFITS
+from casework.models import BENEFITS, NOTICE_STATUSES
 from workflows.appeal import OUTCOMES, STATES, TIMER_ACTIONS
 
 
@@ -367,6 +367,10 @@ class NoticeOut(BaseModel):
     body: str
     created_at: str
     sent_at: Optional[str]
+    status: Literal[NOTICE_STATUSES]  # type: ignore[valid-type]
+    recipient: Optional[str] = Field(default=None, description="Staff only.")
+    attempts: Optional[int] = Field(default=None, description="Staff only: delivery attempts so far.")
+    last_error: Optional[str] = Field(default=None, description="Staff only: why the last delivery failed.")
 
 
 class NoticeList(BaseModel):

@@ -104,8 +104,9 @@ def event_json(event: Event) -> dict:
     }
 
 
-def notice_json(notice: Notice) -> dict:
-    return {
+def notice_json(notice: Notice, *, staff: bool = True) -> dict:
+    """A notice and how its delivery went; staff also see where it went and why it failed."""
+    body = {
         "id": notice.id,
         "recipient_role": notice.recipient_role,
         "language": notice.language,
@@ -113,7 +114,11 @@ def notice_json(notice: Notice) -> dict:
         "body": notice.body,
         "created_at": isoformat(notice.created_at),
         "sent_at": isoformat(notice.sent_at),
+        "status": notice.status,
     }
+    if staff:
+        body.update(recipient=notice.recipient, attempts=notice.attempts, last_error=notice.last_error)
+    return body
 
 
 # What a claimant's timeline shows: the steps, never who did them or what officers wrote.
@@ -147,7 +152,7 @@ def status_json(session: Session, appeal: Appeal, language: str) -> dict:
                 for event in events
                 if event.action != "assign"
             ],
-            "notices": [notice_json(notice) for notice in received],
+            "notices": [notice_json(notice, staff=False) for notice in received],
             "allowed_actions": operations.allowed_actions(appeal, "claimant"),
             "language": language,
         }

@@ -3,6 +3,7 @@
 from casework.models.appeals import (  # noqa: F401
     BENEFITS,
     DEADLINE_STATUSES,
+    NOTICE_STATUSES,
     Appeal,
     AppealCountry,
     Deadline,

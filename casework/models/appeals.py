@@ -13,6 +13,7 @@ from casework.models.reference import Institution
 from casework.models.types import UTCDateTime
 from workflows.appeal import OUTCOMES, STATES
 
+NOTICE_STATUSES = ("pending", "sending", "sent", "failed", "no_address")
 BENEFITS = (
     "old_age_pension",
     "survivor_pension",
@@ -195,7 +196,10 @@ class Notice(SQLModel, table=True):
     """A message to one party about one step, rendered once in the recipient's language and
     stored: an issued notice never changes when a translation does."""
 
-    __table_args__ = (Index("ix_notice_unsent", "sent_at", "retry_at"),)
+    __table_args__ = (
+        Index("ix_notice_delivery", "status", "retry_at"),
+        CheckConstraint(f"status IN ({_in(NOTICE_STATUSES)})", name="notice_status_known"),
+    )
 
     id: Optional[int] = Field(default=None, primary_key=True)
     appeal_id: int = Field(foreign_key="appeal.id", index=True)
@@ -208,6 +212,10 @@ class Notice(SQLModel, table=True):
     subject: str = Field(max_length=300)
     body: str = Field(sa_type=Text)
     created_at: datetime = Field(default_factory=now, sa_type=UTCDateTime)
+    # Delivery (casework/outbox.py): pending → sending → sent; or back to pending with a later
+    # retry_at after a temporary failure; failed after a permanent one or too many; no_address
+    # when there is nowhere to send it electronically (the institution sends it by post).
+    status: str = Field(default="pending", max_length=12)
     sent_at: Optional[datetime] = Field(default=None, sa_type=UTCDateTime)
     attempts: int = 0
     last_error: Optional[str] = Field(default=None, sa_type=Text)
