@@ -12,7 +12,7 @@ from sqlmodel import select
 from casework.access import issue_api_token, new_staff
 from casework.db import db, writing
 from casework.events import verify_chain
-from casework.models import STAFF_ROLES, Appeal, Event, Tribunal, User
+from casework.models import NOTICE_STATUSES, STAFF_ROLES, Appeal, Event, Notice, Tribunal, User
 from casework.countries import is_country
 
 users_cli = AppGroup("users", help="Staff accounts.")
@@ -92,6 +92,63 @@ def deadlines_sweep():
     click.echo(f"fired {result.fired}, failed {result.failed}")
 
 
+notices_cli = AppGroup("notices", help="Notices to the parties and their delivery.")
+
+
+@notices_cli.command("deliver")
+def notices_deliver():
+    """Deliver every notice that is due now (SMTP, or .eml files); last line ``sent N, ...``."""
+    from casework.outbox import deliver
+
+    result = deliver()
+    for error in result.errors[:20]:
+        click.echo(error, err=True)
+    click.echo(f"sent {result.sent}, retrying {result.retrying}, failed {result.failed}, "
+               f"no address {result.no_address}")
+
+
+@notices_cli.command("list")
+@click.option("--status", type=click.Choice(NOTICE_STATUSES), help="Only notices in this delivery status.")
+@click.option("--appeal", "reference", help="Only the notices of this appeal.")
+@click.option("--limit", default=50, show_default=True, type=click.IntRange(1, 10000))
+def notices_list(status, reference, limit):
+    """List notices with their delivery status, newest first (e.g. --status failed)."""
+    query = select(Notice, Appeal.reference).join(Appeal, Appeal.id == Notice.appeal_id)
+    if status:
+        query = query.where(Notice.status == status)
+    if reference:
+        query = query.where(Appeal.reference == reference)
+    for notice, ref in db.session.exec(query.order_by(Notice.id.desc()).limit(limit)):
+        problem = f"  {notice.last_error}" if notice.last_error else ""
+        click.echo(f"{notice.id:>8} {ref} {notice.status:<10} {notice.attempts:>2} {notice.language} "
+                   f"{notice.recipient_role:<20} {notice.subject}{problem}")
+
+
+@notices_cli.command("show")
+@click.argument("reference")
+@click.option("--role", help="Only notices to this party (claimant, institution, involved_institution, mediator, tribunal).")
+def notices_show(reference, role):
+    """Print the notices of one appeal in full, oldest first, as their recipients read them."""
+    query = select(Notice).join(Appeal, Appeal.id == Notice.appeal_id).where(Appeal.reference == reference)
+    if role:
+        query = query.where(Notice.recipient_role == role)
+    for notice in db.session.exec(query.order_by(Notice.id)):
+        click.echo(f"--- notice {notice.id} to {notice.recipient_role} ({notice.language}), {notice.status}")
+        click.echo(f"Subject: {notice.subject}\n\n{notice.body}")
+
+
+@notices_cli.command("retry")
+@click.argument("ids", nargs=-1, type=int)
+@click.option("--all", "all_failed", is_flag=True, help="Every failed or undeliverable notice.")
+def notices_retry(ids, all_failed):
+    """Queue failed notices again, after the cause (server, address) has been fixed."""
+    from casework.outbox import retry
+
+    if not ids and not all_failed:
+        raise click.UsageError("give notice ids or --all")
+    click.echo(f"queued {retry(None if all_failed else list(ids))} notices again")
+
+
 demo_cli = AppGroup("demo", help="Synthetic demo data.")
 
 
@@ -143,6 +200,11 @@ def scheduler_command():
 
 
 def init_app(app: Flask) -> None:
-    for group in (users_cli, tokens_cli, audit_cli, deadlines_cli, demo_cli):
+    from casework.bundle import bundle_cli
+    from casework.signing import keys_cli
+    from casework.translate import translate_cli
+
+    for group in (users_cli, tokens_cli, audit_cli, deadlines_cli, notices_cli, demo_cli, translate_cli, keys_cli,
+                  bundle_cli):
         app.cli.add_command(group)
     app.cli.add_command(scheduler_command)

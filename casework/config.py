@@ -27,4 +27,29 @@ PAGE_SIZE = 50
 MAX_PAGE_SIZE = 200
 
 MAX_CONTENT_LENGTH = 10 * 1024 * 1024 + 64 * 1024
+
+# Case-file bundles: the Ed25519 key that signs them (a PEM file; None: generated into
+# instance/signing-keys/ on first use, rotated with "flask --app casework keys rotate"), and the
+# issuer they name (None: the address the bundle was fetched from).
+SIGNING_KEY_FILE = None
+BUNDLE_ISSUER = None
 JSON_SORT_KEYS = False
+
+# Notices. SMTP_URL (smtp://user:password@host:587?starttls=true, or smtps://host:465): deliver by
+# e-mail; None: write .eml files to instance/outbox/. NOTICE_MAILBOXES maps the institutions and
+# mediation services notices go to ("institution:DE", "mediation:DE") to e-mail addresses, exactly
+# or by pattern: {"institution:*": "appeals-{country}@example.org"}. Unmapped ones are marked
+# no_address (sent by post). A failed delivery is retried after OUTBOX_RETRY_SECONDS, doubling
+# each time (at most 6 hours), OUTBOX_MAX_ATTEMPTS times.
+NOTICES_ENABLED = True
+# The language each country's institution reads its notices in, where it is not the country's
+# own (e.g. {"BE": "de"} for an installation in the German-speaking Community).
+INSTITUTION_LANGUAGES: dict = {}
+SMTP_URL = None
+SMTP_TIMEOUT = 30
+NOTICE_SENDER = "Casework <notices@casework.invalid>"
+NOTICE_MESSAGE_ID_DOMAIN = "casework.invalid"
+NOTICE_MAILBOXES: dict = {}
+OUTBOX_BATCH_SIZE = 100
+OUTBOX_RETRY_SECONDS = 60
+OUTBOX_MAX_ATTEMPTS = 10

@@ -21,5 +21,15 @@ def is_country(code: str) -> bool:
     return code in country_codes()
 
 
+# The regional variant whose dates and names Babel formats for a language: Casework's Portuguese
+# is Portugal's ("Polónia", "Madrid"), where Babel's bare "pt" is Brazil's.
+BABEL_LOCALES = {"pt": "pt_PT"}
+
+
+def babel_locale(language: str) -> str:
+    return BABEL_LOCALES.get(language, language)
+
+
 def country_name(code: str, language: str = "en") -> str:
-    return babel.Locale.parse(language).territories.get(code, code)
+    """The country's name in ``language`` (CLDR data shipped with Babel), else its code."""
+    return babel.Locale.parse(babel_locale(language)).territories.get(code, code)

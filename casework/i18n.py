@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from babel import Locale
 from flask import Flask, has_request_context, request, session
 from flask_babel import Babel, lazy_pgettext
 
@@ -25,7 +24,7 @@ RIGHT_TO_LEFT = ("ar",)
 def select_locale() -> str:
     if not has_request_context():
         return "en"  # a command or the scheduler: notices choose their own language
-    chosen = request.args.get("lang") or session.get("lang")
+    chosen = request.args.get("lang") or (None if request.path.startswith("/api/") else session.get("lang"))
     if chosen in LANGUAGES:
         return chosen
     return request.accept_languages.best_match(LANGUAGES) or "en"
@@ -35,9 +34,12 @@ def direction(language: str) -> str:
     return "rtl" if language in RIGHT_TO_LEFT else "ltr"
 
 
-def country_name(code: str, language: str) -> str:
-    """The country's name in ``language`` (from the CLDR data Babel ships), else its code."""
-    return Locale.parse(language).territories.get(code, code)
+def remember_choice() -> None:
+    """A language picked on a page (``?lang=``) holds for the rest of the visit. The API is
+    stateless: there each request says its language."""
+    chosen = request.args.get("lang")
+    if chosen in LANGUAGES and not request.path.startswith("/api/"):
+        session["lang"] = chosen
 
 
 def init_app(app: Flask) -> None:
@@ -46,6 +48,7 @@ def init_app(app: Flask) -> None:
     app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", str(TRANSLATIONS))
     ensure_compiled(Path(app.config["BABEL_TRANSLATION_DIRECTORIES"]))
     babel_ext.init_app(app, locale_selector=select_locale)
+    app.before_request(remember_choice)
 
 
 # --- names -----------------------------------------------------------------------------------
@@ -165,16 +168,17 @@ CLAIMANT_ACTIONS = {
     "forward": lazy_pgettext(
         "happened",
         "The institution that received your appeal has sent it to the institution that is competent to deal "
-        "with it. This does not affect your rights: your appeal counts as lodged on the day you first sent it.",
+        "with it. This does not affect your rights: your appeal counts as lodged on the date the first institution "
+        "received it.",
     ),
     "admit": lazy_pgettext("happened", "Your appeal has been accepted for examination. The institution is now reviewing its decision."),
     "declare_inadmissible": lazy_pgettext("happened", "The institution has decided that your appeal cannot be examined."),
     "request_information": lazy_pgettext("happened", "The institution needs more information before it can decide on your appeal."),
     "receive_information": lazy_pgettext("happened", "The information requested has been received. The review continues."),
     "decide_review": lazy_pgettext("happened", "The institution has reviewed its decision."),
-    "accept_decision": lazy_pgettext("happened", "You have accepted the result of the review."),
-    "request_mediation": lazy_pgettext("happened", "You have asked for mediation. A mediator will contact you."),
-    "request_tribunal": lazy_pgettext("happened", "You have asked for your appeal to be decided by the tribunal."),
+    "accept_decision": lazy_pgettext("happened", "The result of the review has been accepted. Your appeal is closed."),
+    "request_mediation": lazy_pgettext("happened", "Mediation has been requested for your appeal. A mediator will contact you."),
+    "request_tribunal": lazy_pgettext("happened", "Your appeal has been referred to the tribunal for a decision, as requested."),
     "extend_mediation": lazy_pgettext("happened", "The mediator has given more time to reach an agreement."),
     "settle": lazy_pgettext("happened", "You and the institution have reached an agreement in mediation."),
     "end_mediation": lazy_pgettext(
@@ -190,7 +194,7 @@ CLAIMANT_ACTIONS = {
     "review_timeout": lazy_pgettext(
         "happened",
         "The institution did not decide on your appeal within the legal time limit. By law, your appeal is "
-        "treated as refused at this stage, so that you can take it further.",
+        "treated as refused at this stage, so that you can go on to mediation or to the tribunal.",
     ),
     "information_timeout": lazy_pgettext(
         "happened", "The time for providing information has ended. The institution continues its review with what it has."
@@ -206,7 +210,7 @@ CLAIMANT_ACTIONS = {
 # What the claimant can expect at each stage, in plain words.
 NEXT_STEPS = {
     "lodged": lazy_pgettext(
-        "next", "Your appeal has been received. The institution will check that it can be examined and then review it."
+        "next", "Your appeal has been received. The institution will check that it can be examined and then review its decision."
     ),
     "under_review": lazy_pgettext(
         "next", "The institution is reviewing its decision. You will be told the result in writing."
@@ -227,6 +231,7 @@ NEXT_STEPS = {
         "next", "Your appeal has been sent to the tribunal, which will confirm that it has received it."
     ),
     "before_tribunal": lazy_pgettext("next", "The tribunal is examining your appeal and will tell you about any hearing."),
+    "hearing_set": lazy_pgettext("next", "The tribunal will hear your appeal on the date shown below and then give its judgment."),
     "closed": lazy_pgettext("next", "Your appeal is finished."),
 }
 
@@ -235,7 +240,8 @@ OUTCOME_MEANINGS = {
     "inadmissible": lazy_pgettext(
         "meaning",
         "Your appeal was not examined, so the contested decision stands. The reason is given above. If you "
-        "disagree, you can contest this decision before the courts of the country concerned; ask for legal aid.",
+        "disagree with the finding that your appeal is inadmissible, you can challenge it before the courts of the "
+        "country concerned; the institution can tell you how to get free legal advice (legal aid).",
     ),
     "granted": lazy_pgettext(
         "meaning", "The institution has changed its decision in your favour. It will tell you how it applies the new decision."
@@ -265,8 +271,9 @@ OUTCOME_MEANINGS = {
 CLAIMANT_OPTIONS = {
     "claimant_response": lazy_pgettext(
         "options",
-        "Tell us by %(date)s whether you accept the result, want free mediation, or want the tribunal to decide. "
-        "If you do not answer by then, the result of the review becomes final.",
+        "By %(date)s, tell the institution handling your appeal whether you accept the result, want free mediation, "
+        "or want the tribunal to decide. You can answer on the status page of your appeal or in writing. If you do "
+        "not answer by then, the result of the review becomes final.",
     ),
     "information": lazy_pgettext(
         "options",
@@ -278,4 +285,4 @@ CLAIMANT_OPTIONS = {
     ),
 }
 NOTHING_TO_DO = lazy_pgettext("options", "You do not need to do anything now. We will write to you at each step.")
-WITHDRAW_ANYTIME = lazy_pgettext("options", "You can withdraw your appeal at any time before it is decided.")
+WITHDRAW_ANYTIME = lazy_pgettext("options", "You can withdraw your appeal at any time until it is closed.")

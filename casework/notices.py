@@ -19,7 +19,7 @@ from sqlmodel import Session
 
 from casework import i18n
 from casework.clock import now
-from casework.countries import LANGUAGES
+from casework.countries import LANGUAGES, babel_locale, country_name
 from casework.deadlines import calendar, schedule
 from casework.models import Appeal, Deadline, Event, Notice, Tribunal
 
@@ -39,7 +39,9 @@ SILENT_ACTIONS = {"assign"}
 
 
 def institution_language(country: str) -> str:
-    return COUNTRY_LANGUAGE.get(country, "en")
+    """The language an institution's staff read: the installation's choice, else the country's."""
+    chosen = (current_app.config.get("INSTITUTION_LANGUAGES") or {}).get(country)
+    return chosen if chosen in LANGUAGES else COUNTRY_LANGUAGE.get(country, "en")
 
 
 def _party(role: str, address: str, language: str, country: str) -> dict:
@@ -79,14 +81,16 @@ def format_moment(value: datetime, language: str, timezone: str) -> str:
     whose clock that is ("3 listopada 2026 22:59, czas: Portugalia (Lizbona)")."""
     zone = ZoneInfo(timezone)
     local = value.astimezone(zone)
-    moment = (get_datetime_format("long", locale=language).replace("'", "")
-              .replace("{0}", format_time(local, "short", locale=language))
-              .replace("{1}", format_date(local.date(), "long", locale=language)))
-    return f"{moment}, {get_timezone_location(zone, locale=language)}"
+    locale = babel_locale(language)
+    moment = (get_datetime_format("long", locale=locale).replace("'", "")
+              .replace("{0}", format_time(local, "short", locale=locale))
+              .replace("{1}", format_date(local.date(), "long", locale=locale)))
+    comma = "، " if language == "ar" else ", "
+    return f"{moment}{comma}{get_timezone_location(zone, locale=locale)}"
 
 
 def format_day(value: date, language: str) -> str:
-    return format_date(value, format="long", locale=language)
+    return format_date(value, format="long", locale=babel_locale(language))
 
 
 # The label tables a notice reads, by name.
@@ -171,6 +175,9 @@ class _Writer:
             text = self._("The appeal is now at this stage: %(stage)s.", stage=self.stage())
             if appeal.outcome:
                 text += " " + self._("Result: %(outcome)s.", outcome=self.labels["outcome"][appeal.outcome])
+            elif appeal.review_outcome and appeal.state == "awaiting_claimant":
+                text += " " + self._("Result of the review: %(outcome)s.",
+                                     outcome=self.labels["outcome"][appeal.review_outcome])
             return text
         if appeal.outcome:
             return "\n".join((
@@ -180,7 +187,8 @@ class _Writer:
         lines = [self._("Your appeal is now at this stage: %(stage)s.", stage=self.stage())]
         if appeal.review_outcome and appeal.state == "awaiting_claimant":
             lines.append(self._("Result of the review: %(outcome)s.", outcome=self.labels["outcome"][appeal.review_outcome]))
-        lines.append(self.labels["next"][appeal.state])
+        hearing_set = appeal.state == "before_tribunal" and appeal.hearing_at is not None
+        lines.append(self.labels["next"]["hearing_set" if hearing_set else appeal.state])
         return "\n".join(lines)
 
     def options(self, running: list[Deadline]) -> str:
@@ -221,14 +229,14 @@ class _Writer:
             self._("Claimant: %(name)s", name=self.appeal.claimant.name),
             self._("Benefit: %(benefit)s", benefit=self.labels["benefit"][self.appeal.benefit]),
             self._("Handling country: %(country)s",
-                   country=i18n.country_name(self.appeal.handling_country, self.language)),
+                   country=country_name(self.appeal.handling_country, self.language)),
         ))
 
     def details(self, event: Event) -> list[tuple[str, str]]:
         """What the actor wrote, under a heading the recipient understands."""
         payload = event.payload or {}
         headings = (
-            ("reasons", self._("Reasons")), ("reason", self._("Reason")), ("items", self._("Information requested")),
+            ("reasons", self._("Reasons")), ("reason", self._("Reason")), ("items", self._("What is asked for")),
             ("terms", self._("Terms agreed")), ("instructions", self._("Instructions to the institution")),
             ("late_filing_reason", self._("Reason for the late appeal")),
         )
@@ -238,11 +246,11 @@ class _Writer:
             if value:
                 lines.append((heading, "; ".join(value) if isinstance(value, list) else str(value)))
         if event.action == "schedule_hearing" and self.appeal.hearing_at:
-            mode = self.labels["hearing"].get(self.appeal.hearing_mode or "", "")
-            lines.append((self._("Hearing"), f"{self.moment(self.appeal.hearing_at)} ({mode})" if mode else
-                          self.moment(self.appeal.hearing_at)))
+            lines.append((self._("Hearing"), self.moment(self.appeal.hearing_at)))
+            if self.appeal.hearing_mode in self.labels["hearing"]:
+                lines.append((self._("Form of the hearing"), self.labels["hearing"][self.appeal.hearing_mode]))
         if event.action == "forward":
-            lines.append((self._("Now handled in"), i18n.country_name(self.appeal.handling_country, self.language)))
+            lines.append((self._("Now handled in"), country_name(self.appeal.handling_country, self.language)))
         return lines
 
     def render(self, template: str, **parts) -> tuple[str, str]:

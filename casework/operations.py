@@ -6,6 +6,7 @@ sweep, the demo generator) commit once; views and commands never assign ``state`
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime
 from typing import Any, Callable
 
@@ -19,8 +20,10 @@ from casework.clock import now
 from casework.deadlines import calendar, schedule
 from casework.errors import ValidationFailed, VersionConflict
 from casework.events import append_event
-from casework.models import Appeal, AppealCountry, Claimant, Event, Institution, PersonalId, User
+from casework.models import Appeal, AppealCountry, Claimant, Event, Institution, PersonalId, Tribunal, User
 from workflows import appeal as workflow
+
+log = logging.getLogger(__name__)
 
 
 # --- helpers -----------------------------------------------------------------------------------
@@ -35,13 +38,32 @@ def institution(session: Session, country: str, name: str) -> Institution:
     return found
 
 
-def route_tribunal(appeal: Appeal, config: dict) -> str:
-    """Which tribunal hears an escalation: the installation's routing rules, else the default."""
-    routing = config.get("TRIBUNAL_ROUTING") or {}
+def _routing(config: dict) -> dict[tuple[str, str], str]:
+    """The routing rules keyed by (handling country, benefit). ``instance/config.py`` may use tuples;
+    ``CASEWORK_TRIBUNAL_ROUTING`` is JSON, whose keys can only be text: ``"DE:invalidity"``."""
+    rules = {}
+    for key, code in (config.get("TRIBUNAL_ROUTING") or {}).items():
+        if isinstance(key, str):
+            country, _sep, benefit = key.partition(":")
+            key = (country.strip().upper() if country.strip() != "*" else "*", benefit.strip() or "*")
+        rules[tuple(key)] = code
+    return rules
+
+
+def route_tribunal(session: Session, appeal: Appeal, config: dict) -> str:
+    """Which tribunal hears an escalation: the installation's routing rules, else the default.
+    A rule naming a tribunal the installation does not know is skipped (and logged), so a typo
+    in the configuration never blocks an escalation."""
+    routing = _routing(config)
+    default = config.get("DEFAULT_TRIBUNAL", "CBSST")
     for key in ((appeal.handling_country, appeal.benefit), (appeal.handling_country, "*"), ("*", appeal.benefit)):
-        if key in routing:
-            return routing[key]
-    return config.get("DEFAULT_TRIBUNAL", "CBSST")
+        code = routing.get(key)
+        if code is None:
+            continue
+        if session.get(Tribunal, code) is not None:
+            return code
+        log.error("TRIBUNAL_ROUTING %s names no known tribunal %r; trying the next rule", key, code)
+    return default
 
 
 def facts(appeal: Appeal, data: dict | None = None) -> dict[str, Any]:
@@ -239,7 +261,7 @@ def _enter_stage(deadlines, appeal, at, config):
     """The appeal moved to a new stage: the old stage's deadlines end, the new one's start."""
     deadlines.end_stage(at)
     if appeal.state == "escalated" and appeal.tribunal_code is None:
-        appeal.tribunal_code = route_tribunal(appeal, config)
+        appeal.tribunal_code = route_tribunal(deadlines.session, appeal, config)
     kind = STAGE_DEADLINE.get(appeal.state)
     if kind:
         deadlines.start(kind, at, for_claimant=kind == "claimant_response")

@@ -361,6 +361,7 @@ class EventList(BaseModel):
 
 class NoticeOut(BaseModel):
     id: int
+    kind: str = Field(description="The action that caused it, or reminder, hearing_reminder, overdue.")
     recipient_role: str
     language: str
     subject: str

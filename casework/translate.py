@@ -110,10 +110,10 @@ def extract() -> None:
     try:
         _babel("extract", "-F", "babel.cfg", "--no-default-keywords", *keywords, "--sort-by-file",
                "--project", "Casework", "--copyright-holder", "Casework", "--no-wrap", "--omit-header",
-               "-o", str(TEMPLATE.relative_to(ROOT)), ".")
+               "-o", str(TEMPLATE), ".")
     finally:
         os.chdir(previous)
-    click.echo(f"extracted into {TEMPLATE.relative_to(ROOT)}")
+    click.echo(f"extracted into {TEMPLATE}")
 
 
 @translate_cli.command("update")

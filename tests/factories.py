@@ -3,13 +3,20 @@ through the real API (so every invariant of a real appeal holds)."""
 
 from __future__ import annotations
 
+import io
 import itertools
 from dataclasses import dataclass
 
 from casework.access import issue_api_token, new_staff
 from casework.db import db, writing
+from casework.models import Tribunal
 
 _counter = itertools.count(1)
+
+# The smallest files that are what they claim by content (PDF, PNG and JPEG signatures).
+PDF = b"%PDF-1.7\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
+PNG = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x02\x00\x00\x00"
+JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00\xff\xd9"
 
 
 @dataclass
@@ -149,6 +156,25 @@ class Factory:
         result["access_code"] = lodged["access_code"]
         assert result["state"] == state
         return result
+
+    def tribunal(self, code: str, country: str, languages: tuple[str, ...] = ("fr",)) -> str:
+        """Add a tribunal to the reference data (an installation starts with ``CBSST`` only)."""
+        with self.app.app_context(), writing():
+            db.session.add(Tribunal(code=code, name=f"Tribunal {code}", country=country, languages=list(languages)))
+            db.session.commit()
+        return code
+
+    def upload(self, reference: str, content: bytes = PDF, name: str = "evidence.pdf", headers: dict | None = None,
+               expect: int = 201) -> dict:
+        """Add a document through the API, by default as an officer of the handling country (DE)."""
+        response = self.client.post(
+            f"/api/v1/appeals/{reference}/documents",
+            data={"file": (io.BytesIO(content), name)},
+            headers=headers if headers is not None else self.staff("officer", "DE").headers,
+            content_type="multipart/form-data",
+        )
+        assert response.status_code == expect, response.get_json()
+        return response.get_json()
 
 
 def _recent_date() -> str:

@@ -5,7 +5,7 @@ from spectree import Response
 from sqlalchemy import text
 
 from casework import schemas
-from casework.api import appeals, status  # noqa: F401 - register the routes
+from casework.api import appeals, documents, status, tribunal  # noqa: F401 - register the routes
 from casework.api.blueprint import bp
 from casework.api.spec import check_request, spec
 from casework.db import db
@@ -13,10 +13,14 @@ from casework.db import db
 
 # Credentials, then the body's form, before spectree validates any field.
 bp.before_request(check_request)
+# Uploads are multipart: credentials, then the announced size, before a byte of the body is read.
+documents.bp.before_request(documents.check_document_request)
 
 
 def init_app(app: Flask) -> None:
     app.register_blueprint(bp)
+    app.register_blueprint(documents.bp)
+    app.register_blueprint(tribunal.published)
 
     @app.get("/healthz")
     @spec.validate(resp=Response(HTTP_200=schemas.HealthOut, HTTP_503=schemas.HealthOut), tags=["health"])

@@ -108,6 +108,7 @@ def notice_json(notice: Notice, *, staff: bool = True) -> dict:
     """A notice and how its delivery went; staff also see where it went and why it failed."""
     body = {
         "id": notice.id,
+        "kind": notice.kind,
         "recipient_role": notice.recipient_role,
         "language": notice.language,
         "subject": notice.subject,
@@ -140,7 +141,8 @@ def status_json(session: Session, appeal: Appeal, language: str) -> dict:
             "benefit": appeal.benefit,
             "benefit_label": str(BENEFIT_LABELS[appeal.benefit]),
             "stage": str(CLAIMANT_STATE_LABELS[appeal.state]),
-            "next_step": str(NEXT_STEPS[appeal.state]),
+            "next_step": str(NEXT_STEPS["hearing_set" if appeal.state == "before_tribunal" and appeal.hearing_at
+                                         else appeal.state]),
             "meaning": guidance["meaning"],
             "what_you_can_do": guidance["what_you_can_do"],
             "deadlines": [

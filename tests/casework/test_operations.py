@@ -333,5 +333,5 @@ def test_withdrawal_during_mediation_tells_the_mediator(app, factory, client):
     factory.act(appeal["reference"], "officer", {"action": "withdraw"})
     officer = factory.staff("officer", "DE")
     items = client.get(f"/api/v1/appeals/{appeal['reference']}/notices", headers=officer.headers).get_json()["items"]
-    withdrawal = [n["recipient_role"] for n in items if "withdrawn" in n["subject"].lower()]
+    withdrawal = [n["recipient_role"] for n in items if n["kind"] == "withdraw"]
     assert "mediator" in withdrawal and "claimant" in withdrawal
