@@ -208,8 +208,9 @@ class Verified:
 
     def __str__(self) -> str:
         files = "their bytes match their sha256" if self.documents_checked else "not included, not checked"
+        documents = f"{self.documents} document{'' if self.documents == 1 else 's'}"
         return (f"OK {self.reference}: signed by key {self.key_id} at {self.issued_at}; "
-                f"{self.events} events, hash chain intact; {self.documents} documents ({files})")
+                f"{self.events} events, hash chain intact; {documents} ({files})")
 
 
 def _events_for_chain(events: list[dict]) -> list[Event]:

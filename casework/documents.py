@@ -150,7 +150,17 @@ def add_document(session: Session, appeal: Appeal, stream: BinaryIO, filename: s
 
 def documents_of(session: Session, appeal: Appeal) -> list[Document]:
     """The appeal's documents in the order they were added."""
-    return list(session.exec(select(Document).where(Document.appeal_id == appeal.id).order_by(Document.id)))
+    return documents_for(session, [appeal.id]).get(appeal.id, [])
+
+
+def documents_for(session: Session, appeal_ids: list[int]) -> dict[int, list[Document]]:
+    """The documents of several appeals at once (a page of the queue), by appeal."""
+    grouped: dict[int, list[Document]] = {}
+    if appeal_ids:
+        rows = session.exec(select(Document).where(Document.appeal_id.in_(appeal_ids)).order_by(Document.appeal_id, Document.id))
+        for row in rows:
+            grouped.setdefault(row.appeal_id, []).append(row)
+    return grouped
 
 
 def document_json(document: Document) -> dict:

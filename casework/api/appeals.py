@@ -21,6 +21,7 @@ from casework.api.spec import spec
 from casework.clock import now
 from casework.db import db
 from casework.deadlines import schedule
+from casework.documents import documents_for
 from casework.errors import Forbidden, ValidationFailed
 from casework.models import Appeal, Claimant, Event, Notice
 
@@ -107,9 +108,12 @@ def queue():
             undated = undated.where(Appeal.id > after[1])
         items += list(db.session.exec(undated.order_by(Appeal.id).limit(limit + 1 - len(items))).unique())
     page, more = items[:limit], len(items) > limit
-    deadlines = schedule.listed_for(db.session, [appeal.id for appeal in page])  # one query for the page
+    ids = [appeal.id for appeal in page]
+    deadlines = schedule.listed_for(db.session, ids)  # one query each for the page, not per appeal
+    documents = documents_for(db.session, ids)
     return jsonify({
-        "items": [appeal_json(db.session, appeal, user, deadlines.get(appeal.id, [])) for appeal in page],
+        "items": [appeal_json(db.session, appeal, user, deadlines.get(appeal.id, []), documents.get(appeal.id, []))
+                  for appeal in page],
         "next": _make_cursor(page[-1]) if more else None,
     })
 

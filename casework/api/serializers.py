@@ -13,7 +13,7 @@ from casework.documents import document_json, documents_of
 from casework.i18n import (
     ACTION_LABELS, BENEFIT_LABELS, CLAIMANT_DEADLINE_LABELS, CLAIMANT_STATE_LABELS, NEXT_STEPS, OUTCOME_LABELS,
 )
-from casework.models import Appeal, Deadline, Event, Notice, User
+from casework.models import Appeal, Deadline, Document, Event, Notice, User
 
 
 def _email(session: Session, user_id: int | None) -> str | None:
@@ -38,10 +38,14 @@ def is_overdue(appeal: Appeal) -> bool:
     return appeal.overdue_since is not None or (appeal.next_due_at is not None and appeal.next_due_at < now())
 
 
-def appeal_json(session: Session, appeal: Appeal, viewer: User | None, deadlines: list[Deadline] | None = None) -> dict:
+def appeal_json(session: Session, appeal: Appeal, viewer: User | None, deadlines: list[Deadline] | None = None,
+                documents: list[Document] | None = None) -> dict:
+    """The appeal as API.md shows it; a list passes the deadlines and documents it loaded per page."""
     claimant = appeal.claimant
     if deadlines is None:
         deadlines = schedule.listed(session, appeal)
+    if documents is None:
+        documents = documents_of(session, appeal)
     actions = operations.allowed_actions(appeal, viewer.role) if viewer is not None and can_act(viewer, appeal) else []
     return {
         "reference": appeal.reference,
@@ -81,7 +85,7 @@ def appeal_json(session: Session, appeal: Appeal, viewer: User | None, deadlines
         "mediator": _email(session, appeal.mediator_id),
         "overdue": is_overdue(appeal),
         "deadlines": [deadline_json(row) for row in deadlines],
-        "documents": [document_json(document) for document in documents_of(session, appeal)],
+        "documents": [document_json(document) for document in documents],
         "allowed_actions": actions,
         "created_at": isoformat(appeal.created_at),
         "updated_at": isoformat(appeal.updated_at),
