@@ -26,10 +26,11 @@ from flask.cli import AppGroup
 from sqlmodel import Session, select
 
 from casework import signing
+from casework.api.serializers import contested_decision_json
 from casework.clock import isoformat, now
 from casework.deadlines import schedule
 from casework.documents import document_json, documents_of, path_for
-from casework.events import verify_chain
+from casework.events import event_fields, verify_chain
 from casework.models import Appeal, Deadline, Event, Tribunal
 
 FORMAT = "casework-bundle/1"
@@ -119,14 +120,7 @@ def _appeal(session: Session, appeal: Appeal, events: list[Event]) -> dict:
         "outcome": appeal.outcome,
         "benefit": appeal.benefit,
         "claimant": _claimant(appeal),
-        "contested_decision": {
-            "institution_country": appeal.decision_country,
-            "institution_name": appeal.decision_institution.name,
-            "reference": appeal.decision_reference,
-            "benefit": appeal.benefit,
-            "decision_date": appeal.decision_date.isoformat(),
-            "notified_on": appeal.notified_on.isoformat(),
-        },
+        "contested_decision": contested_decision_json(appeal),
         "receiving_country": appeal.receiving_country,
         "handling_country": appeal.handling_country,
         "handling_institution_name": appeal.handling_institution.name,
@@ -145,20 +139,8 @@ def _appeal(session: Session, appeal: Appeal, events: list[Event]) -> dict:
 
 
 def _event(event: Event) -> dict:
-    # With actor_role: the receiver needs every field the chain's hashes cover to recompute them.
-    return {
-        "seq": event.seq,
-        "action": event.action,
-        "from_state": event.from_state,
-        "to_state": event.to_state,
-        "actor": event.actor,
-        "actor_role": event.actor_role,
-        "occurred_at": isoformat(event.occurred_at),
-        "recorded_at": isoformat(event.recorded_at),
-        "payload": event.payload,
-        "hash": event.hash,
-        "prev_hash": event.prev_hash,
-    }
+    # Every field the chain's hashes cover (actor_role too), so the receiver can recompute them.
+    return {**event_fields(event), "hash": event.hash, "prev_hash": event.prev_hash}
 
 
 def case_file(session: Session, appeal: Appeal, *, issuer: str, issued_at: datetime) -> dict:

@@ -22,8 +22,12 @@ GENESIS = "0" * 64
 
 
 def event_content(reference: str, event: Event) -> dict:
+    """What an event's hash covers: the appeal's reference and every recorded field of the step."""
+    return {"appeal": reference, **event_fields(event)}
+
+
+def event_fields(event: Event) -> dict:
     return {
-        "appeal": reference,
         "seq": event.seq,
         "action": event.action,
         "from_state": event.from_state,

@@ -102,6 +102,21 @@ PATH = {
 }
 
 
+# Who may fetch an appeal's case file (bundle, documents) lodged with DE and escalated to CBSST:
+# the factory's staff arguments for each caller, and the status they get.
+CASE_FILE_CALLERS = {
+    "tribunal_CBSST": (dict(role="tribunal"), 200),
+    "officer_handling_DE": (dict(role="officer", country="DE"), 200),
+    "officer_involved_PL": (dict(role="officer", country="PL"), 404),
+    "officer_unrelated_FR": (dict(role="officer", country="FR"), 404),
+    "mediator_handling_DE": (dict(role="mediator", country="DE"), 404),
+    "tribunal_other": (dict(role="tribunal", tribunal="OTHER"), 404),
+    "oversight": (dict(role="oversight", country=None), 404),
+    "admin": (dict(role="admin", country=None), 404),
+    "anonymous": (None, 401),
+}
+
+
 class Factory:
     def __init__(self, app, client):
         self.app = app

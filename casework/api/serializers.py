@@ -38,6 +38,17 @@ def is_overdue(appeal: Appeal) -> bool:
     return appeal.overdue_since is not None or (appeal.next_due_at is not None and appeal.next_due_at < now())
 
 
+def contested_decision_json(appeal: Appeal) -> dict:
+    return {
+        "institution_country": appeal.decision_country,
+        "institution_name": appeal.decision_institution.name,
+        "reference": appeal.decision_reference,
+        "benefit": appeal.benefit,
+        "decision_date": appeal.decision_date.isoformat(),
+        "notified_on": appeal.notified_on.isoformat(),
+    }
+
+
 def appeal_json(session: Session, appeal: Appeal, viewer: User | None, deadlines: list[Deadline] | None = None,
                 documents: list[Document] | None = None) -> dict:
     """The appeal as API.md shows it; a list passes the deadlines and documents it loaded per page."""
@@ -61,14 +72,7 @@ def appeal_json(session: Session, appeal: Appeal, viewer: User | None, deadlines
             "email": claimant.email,
             "personal_ids": [{"country": p.country, "scheme": p.scheme, "value": p.value} for p in claimant.personal_ids],
         },
-        "contested_decision": {
-            "institution_country": appeal.decision_country,
-            "institution_name": appeal.decision_institution.name,
-            "reference": appeal.decision_reference,
-            "benefit": appeal.benefit,
-            "decision_date": appeal.decision_date.isoformat(),
-            "notified_on": appeal.notified_on.isoformat(),
-        },
+        "contested_decision": contested_decision_json(appeal),
         "grounds": appeal.grounds,
         "involved_countries": appeal.involved_countries,
         "receiving_country": appeal.receiving_country,

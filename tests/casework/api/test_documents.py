@@ -18,7 +18,7 @@ from sqlmodel import select
 from casework.db import db
 from casework.documents import MAX_SIZE
 from casework.models import Document
-from tests.factories import JPEG, PDF, PNG
+from tests.factories import CASE_FILE_CALLERS, JPEG, PDF, PNG
 
 UNKNOWN_REFERENCE = "CW-2099-999999"
 
@@ -255,17 +255,7 @@ def test_a_download_streams_the_bytes_with_their_hash_as_etag(client, factory):
     assert again.status_code == 304
 
 
-DOWNLOAD_CALLERS = {
-    "tribunal_CBSST": (dict(role="tribunal"), 200),
-    "officer_handling_DE": (dict(role="officer", country="DE"), 200),
-    "officer_involved_PL": (dict(role="officer", country="PL"), 404),
-    "officer_unrelated_FR": (dict(role="officer", country="FR"), 404),
-    "mediator_handling_DE": (dict(role="mediator", country="DE"), 404),
-    "tribunal_other": (dict(role="tribunal", tribunal="OTHER"), 404),
-    "oversight": (dict(role="oversight", country=None), 404),
-    "admin": (dict(role="admin", country=None), 404),
-    "anonymous": (None, 401),
-}
+DOWNLOAD_CALLERS = CASE_FILE_CALLERS
 
 
 @pytest.mark.parametrize("caller", DOWNLOAD_CALLERS)

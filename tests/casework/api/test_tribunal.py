@@ -17,7 +17,7 @@ from sqlmodel import select
 from casework.db import db
 from casework.models import Appeal, Deadline, Notice
 from casework.operations import route_tribunal
-from tests.factories import PATH, Factory
+from tests.factories import CASE_FILE_CALLERS, PATH, Factory
 
 START = datetime(2026, 11, 2, 9, 0, tzinfo=timezone.utc)  # a Monday
 UNKNOWN_REFERENCE = "CW-2099-999999"
@@ -320,17 +320,7 @@ def test_the_tribunal_stays_with_an_appeal_escalated_again_after_remittal(app, c
 
 # --- who receives the case file -----------------------------------------------------------------
 
-BUNDLE_CALLERS = {
-    "tribunal_CBSST": (dict(role="tribunal"), 200),
-    "officer_handling_DE": (dict(role="officer", country="DE"), 200),
-    "officer_involved_PL": (dict(role="officer", country="PL"), 404),
-    "officer_unrelated_FR": (dict(role="officer", country="FR"), 404),
-    "mediator_handling_DE": (dict(role="mediator", country="DE"), 404),
-    "tribunal_other": (dict(role="tribunal", tribunal="OTHER"), 404),
-    "oversight": (dict(role="oversight", country=None), 404),
-    "admin": (dict(role="admin", country=None), 404),
-    "anonymous": (None, 401),
-}
+BUNDLE_CALLERS = CASE_FILE_CALLERS
 
 
 @pytest.mark.parametrize("suffix", ["", ".zip"], ids=["json", "zip"])
