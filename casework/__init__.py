@@ -33,6 +33,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         or os.environ.get("CASEWORK_INSTANCE_PATH")
         or os.path.join(root, "instance"),
         template_folder=os.path.join(root, "templates"),
+        static_folder=os.path.join(root, "casework", "static"),
     )
     app.config.from_object("casework.config")
     app.config.from_pyfile("config.py", silent=True)
@@ -42,12 +43,13 @@ def create_app(test_config: dict | None = None) -> Flask:
     os.makedirs(app.instance_path, exist_ok=True)
     _ensure_secret_key(app)
 
-    from casework import api, cli, errors, i18n
+    from casework import api, cli, errors, i18n, web
     from casework.db import db
 
     errors.init_app(app)
     db.init_app(app)
     i18n.init_app(app)
     api.init_app(app)
+    web.init_app(app)
     cli.init_app(app)
     return app

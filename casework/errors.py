@@ -122,9 +122,18 @@ def wants_json() -> bool:
     return request.path.startswith("/api/") or request.path == "/healthz" or not request.accept_mimetypes.accept_html
 
 
+def _page(status: int, message: str):
+    """The same refusal as a page, for a browser."""
+    from casework.web.pages import problem
+
+    return problem(status, message)
+
+
 def init_app(app: Flask) -> None:
     @app.errorhandler(APIError)
     def _api_error(error: APIError):
+        if not wants_json():
+            return _page(error.status, str(error.message))
         return error_response(error.status, error.code, error.message, error.details, error.headers)
 
     @app.errorhandler(workflow.WorkflowError)
@@ -144,7 +153,9 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(HTTPException)
     def _http_error(error: HTTPException):
-        if not wants_json() or error.code is None or error.code < 400:
+        if error.code is None or error.code < 400:
             return error
+        if not wants_json():
+            return _page(error.code, str(_HTTP_MESSAGES.get(error.code, error.description or error.name)))
         message = _HTTP_MESSAGES.get(error.code, error.description or error.name)
         return error_response(error.code, _HTTP_CODES.get(error.code, "error"), message)

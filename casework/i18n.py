@@ -160,6 +160,28 @@ ACTION_LABELS = {
     "mediation_timeout": lazy_pgettext("action", "Time for mediation ended: referred to the tribunal"),
 }
 
+# What a button that takes each action says.
+ACTION_BUTTONS = {
+    "forward": lazy_pgettext("do", "Forward to the competent institution"),
+    "admit": lazy_pgettext("do", "Admit for review"),
+    "declare_inadmissible": lazy_pgettext("do", "Declare inadmissible"),
+    "request_information": lazy_pgettext("do", "Request information"),
+    "receive_information": lazy_pgettext("do", "Record that the information was received"),
+    "decide_review": lazy_pgettext("do", "Decide the review"),
+    "accept_decision": lazy_pgettext("do", "Accept the review decision"),
+    "request_mediation": lazy_pgettext("do", "Request mediation"),
+    "request_tribunal": lazy_pgettext("do", "Refer to the tribunal"),
+    "extend_mediation": lazy_pgettext("do", "Extend mediation"),
+    "settle": lazy_pgettext("do", "Record the settlement"),
+    "end_mediation": lazy_pgettext("do", "End mediation without agreement"),
+    "acknowledge_referral": lazy_pgettext("do", "Acknowledge the referral"),
+    "schedule_hearing": lazy_pgettext("do", "Schedule a hearing"),
+    "deliver_judgment": lazy_pgettext("do", "Deliver the judgment"),
+    "remit": lazy_pgettext("do", "Send back to the institution"),
+    "withdraw": lazy_pgettext("do", "Withdraw the appeal"),
+    "assign": lazy_pgettext("do", "Assign"),
+}
+
 # --- explanations for the claimant -----------------------------------------------------------
 
 # What happened, in a full sentence addressed to the claimant.

@@ -51,6 +51,22 @@ class User(SQLModel, table=True):
     active: bool = True
     created_at: datetime = Field(default_factory=now, sa_type=UTCDateTime)
 
+    # What Flask-Login asks of a signed-in user.
+    @property
+    def is_authenticated(self) -> bool:
+        return True
+
+    @property
+    def is_active(self) -> bool:
+        return self.active
+
+    @property
+    def is_anonymous(self) -> bool:
+        return False
+
+    def get_id(self) -> str:
+        return str(self.id)
+
 
 class ApiToken(SQLModel, table=True):
     """A bearer token; only its SHA-256 is stored, so a leaked database yields no usable token."""

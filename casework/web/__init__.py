@@ -1,0 +1,100 @@
+"""The web pages: server-rendered, one blueprint per user group, working without JavaScript.
+
+Staff sign in (Flask-Login, passwords hashed by werkzeug's scrypt); claimants open their appeal
+with its reference and access code. Every form carries a CSRF token (Flask-WTF); the JSON API,
+which authenticates each request by token, is exempt. Pages only read and call the operations
+the API calls: no state changes here that the API would not make the same way.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from zoneinfo import ZoneInfo
+
+from flask import Flask, has_request_context
+from flask_login import LoginManager, current_user
+from flask_wtf.csrf import CSRFError, CSRFProtect
+
+from casework import i18n
+from casework.countries import LANGUAGES, country_name
+from casework.db import db
+from casework.i18n import direction, select_locale
+from casework.notices import format_day, format_moment
+from casework.models import User
+
+login_manager = LoginManager()
+csrf = CSRFProtect()
+
+LANGUAGE_NAMES = {"en": "English", "fr": "Français", "de": "Deutsch", "es": "Español", "pl": "Polski",
+                  "it": "Italiano", "pt": "Português", "ar": "العربية"}
+
+
+@login_manager.user_loader
+def _load_user(user_id: str) -> User | None:
+    user = db.session.get(User, int(user_id)) if user_id.isdigit() else None
+    return user if user is not None and user.active else None
+
+
+def _page_context() -> dict:
+    if not has_request_context():
+        return {}  # a notice rendered by a command or the sweep: it brings its own context
+    language = select_locale()
+    return {
+        "language": language,
+        "direction": direction(language),
+        "languages": [(code, LANGUAGE_NAMES[code]) for code in LANGUAGES],
+        "staff": current_user if current_user.is_authenticated else None,
+        "labels": LABELS,
+        "language_names": LANGUAGE_NAMES,
+    }
+
+
+LABELS = {
+    "state": i18n.STATE_LABELS, "claimant_state": i18n.CLAIMANT_STATE_LABELS, "outcome": i18n.OUTCOME_LABELS,
+    "benefit": i18n.BENEFIT_LABELS, "action": i18n.ACTION_LABELS, "do": i18n.ACTION_BUTTONS, "deadline": i18n.DEADLINE_LABELS,
+    "claimant_deadline": i18n.CLAIMANT_DEADLINE_LABELS, "role": i18n.ROLE_LABELS, "hearing": i18n.HEARING_MODES,
+}
+
+
+def _moment(value, timezone: str = "UTC") -> str:
+    """A moment on a given clock, in the page's language."""
+    return format_moment(value, select_locale(), str(timezone)) if value else ""
+
+
+def _local_day(value, timezone: str = "UTC") -> str:
+    """The date a moment falls on, on a given clock."""
+    return format_day(value.astimezone(ZoneInfo(str(timezone))).date(), select_locale()) if value else ""
+
+
+def _day(value) -> str:
+    return format_day(value, select_locale()) if value else ""
+
+
+def _country(code: str | None) -> str:
+    return country_name(code, select_locale()) if code else ""
+
+
+def init_app(app: Flask) -> None:
+    from casework.api.blueprint import bp as api_bp
+    from casework.web import auth, cases, officer, pages
+
+    app.config.setdefault("PERMANENT_SESSION_LIFETIME", timedelta(hours=8))
+    app.config.setdefault("SESSION_COOKIE_HTTPONLY", True)
+    app.config.setdefault("SESSION_COOKIE_SAMESITE", "Lax")
+    app.config.setdefault("WTF_CSRF_TIME_LIMIT", None)  # the session's own lifetime bounds it
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.sign_in"
+    login_manager.login_message = None
+    csrf.init_app(app)
+    csrf.exempt(api_bp)
+    for blueprint in (pages.bp, auth.bp, officer.bp, cases.bp):
+        app.register_blueprint(blueprint)
+    app.context_processor(_page_context)
+    app.add_template_filter(_moment, "moment")
+    app.add_template_filter(_day, "day")
+    app.add_template_filter(_local_day, "local_day")
+    app.add_template_filter(_country, "country")
+
+    @app.errorhandler(CSRFError)
+    def _stale_form(error: CSRFError):
+        return pages.problem(400, error.description)
