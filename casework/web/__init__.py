@@ -89,6 +89,8 @@ def init_app(app: Flask) -> None:
     csrf.exempt(api_bp)
     for blueprint in (pages.bp, auth.bp, officer.bp, cases.bp):
         app.register_blueprint(blueprint)
+    # claimant pages: registered below by casework/web/claimant.py's author
+    # mediator and tribunal pages: registered below by their author
     app.context_processor(_page_context)
     app.add_template_filter(_moment, "moment")
     app.add_template_filter(_day, "day")
