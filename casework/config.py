@@ -1,6 +1,8 @@
 """Default settings. An installation overrides them in ``instance/config.py``, then with
 ``CASEWORK_*`` environment variables (``CASEWORK_DATABASE_URL``, ``CASEWORK_SECRET_KEY``…)."""
 
+from datetime import timedelta
+
 # None: SQLite in the instance folder, so a fresh checkout needs nothing installed or started.
 DATABASE_URL = None
 SECRET_KEY = None
@@ -53,3 +55,10 @@ NOTICE_MAILBOXES: dict = {}
 OUTBOX_BATCH_SIZE = 100
 OUTBOX_RETRY_SECONDS = 60
 OUTBOX_MAX_ATTEMPTS = 10
+
+# Staff sessions in the browser: they end 8 hours after the last request, or at sign-out. The
+# cookie is HttpOnly and SameSite=Lax (and Secure when served over TLS: set SESSION_COOKIE_SECURE).
+PERMANENT_SESSION_LIFETIME = timedelta(hours=8)
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+WTF_CSRF_TIME_LIMIT = None  # a form's token lives as long as the session it belongs to

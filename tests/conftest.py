@@ -56,6 +56,8 @@ def make_app(tmp_path, database_url):
             "SECRET_KEY": "test-secret-key",
             "DATABASE_URL": database_url,
             "INSTANCE_PATH": str(tmp_path / "instance"),
+            # Page tests post forms without tokens; tests of CSRF itself turn it back on.
+            "WTF_CSRF_ENABLED": False,
             **overrides,
         }
         return create_app(config)

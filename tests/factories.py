@@ -7,11 +7,14 @@ import io
 import itertools
 from dataclasses import dataclass
 
+from werkzeug.security import generate_password_hash
+
 from casework.access import issue_api_token, new_staff
 from casework.db import db, writing
-from casework.models import Tribunal
+from casework.models import Tribunal, User
 
 _counter = itertools.count(1)
+STAFF_PASSWORD = "correct horse battery staple"
 
 # The smallest files that are what they claim by content (PDF, PNG and JPEG signatures).
 PDF = b"%PDF-1.7\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
@@ -137,6 +140,18 @@ class Factory:
                 db.session.commit()
                 self._staff[key] = Staff(user.id, email, role, country, token)
         return self._staff[key]
+
+    def sign_in(self, role: str = "officer", country: str | None = "DE", tribunal: str | None = None,
+                client=None) -> Staff:
+        """Sign ``client`` (the factory's by default) in through the sign-in page as that staff user."""
+        staff = self.staff(role, country, tribunal)
+        with self.app.app_context(), writing():
+            user = db.session.get(User, staff.user_id)
+            user.password_hash = generate_password_hash(STAFF_PASSWORD)
+            db.session.commit()
+        response = (client or self.client).post("/sign-in", data={"email": staff.email, "password": STAFF_PASSWORD})
+        assert response.status_code == 303, response.get_data(as_text=True)
+        return staff
 
     def lodge(self, **overrides) -> dict:
         """Lodge through the API as an officer of the receiving country; returns the 201 body."""

@@ -8,7 +8,6 @@ the API calls: no state changes here that the API would not make the same way.
 
 from __future__ import annotations
 
-from datetime import timedelta
 from zoneinfo import ZoneInfo
 
 from flask import Flask, has_request_context
@@ -78,10 +77,6 @@ def init_app(app: Flask) -> None:
     from casework.api.blueprint import bp as api_bp
     from casework.web import auth, cases, officer, pages
 
-    app.config.setdefault("PERMANENT_SESSION_LIFETIME", timedelta(hours=8))
-    app.config.setdefault("SESSION_COOKIE_HTTPONLY", True)
-    app.config.setdefault("SESSION_COOKIE_SAMESITE", "Lax")
-    app.config.setdefault("WTF_CSRF_TIME_LIMIT", None)  # the session's own lifetime bounds it
     login_manager.init_app(app)
     login_manager.login_view = "auth.sign_in"
     login_manager.login_message = None

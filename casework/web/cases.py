@@ -18,7 +18,7 @@ from casework.clock import now
 from casework.db import db
 from casework.deadlines import calendar, schedule
 from casework.documents import add_document, check_announced_size, documents_of, path_for
-from casework.errors import APIError, NotFound, VersionConflict, workflow_message
+from casework.errors import APIError, NotFound, VersionConflict, from_workflow
 from casework.i18n import ACTION_LABELS
 from casework.models import Document, Event, Notice, Tribunal, User
 from casework.web.diagram import workflow_svg
@@ -118,11 +118,11 @@ def act(reference: str, action: str):
         return redirect(url_for("cases.case", reference=reference), code=303)
     except (WorkflowError, APIError) as error:
         db.session.rollback()
-        message = error.message if isinstance(error, APIError) else workflow_message(error)
-        if isinstance(error, APIError) and error.details:
-            fields = {d["field"]: d["message"] for d in error.details}
+        refusal = from_workflow(error) if isinstance(error, WorkflowError) else error
+        if refusal.details:  # input the actor can supply: back to the form, the field named
+            fields = {d["field"]: d["message"] for d in refusal.details}
             return _case_page(load_visible(reference, current_user), fields, action, request.form, 422)
-        flash(str(message), "error")
+        flash(str(refusal.message), "error")
         return redirect(url_for("cases.case", reference=reference), code=303)
     flash(_("Done: %(what)s.", what=_action_label(action)), "success")
     return redirect(url_for("cases.case", reference=reference), code=303)
