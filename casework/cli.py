@@ -186,6 +186,9 @@ def demo_start(host, port):
 
     _print_demo(demo.ensure())
     click.echo(f"\nCasework is running at http://{host}:{port}/  (API: http://{host}:{port}/api/v1/openapi.json)")
+    click.echo(f"Sign in at http://{host}:{port}/sign-in as any staff account above with the password "
+               f"{demo.PASSWORD!r}; claimants follow their appeal at http://{host}:{port}/track with a reference "
+               "and access code above.")
     click.echo("Example: curl -H 'Authorization: Bearer <officer.de token>' "
                f"http://{host}:{port}/api/v1/appeals?overdue=true\n")
     run_simple(host, port, current_app._get_current_object(), threaded=True, use_reloader=False)
