@@ -78,7 +78,7 @@ def staff() -> list[User]:
     return users
 
 
-def seed(count: int = 36, rng_seed: int = 7) -> list[tuple[str, str, str]]:
+def seed(count: int = 40, rng_seed: int = 7) -> list[tuple[str, str, str]]:
     """Lodge ``count`` appeals spread over every state; returns (reference, access code, state)."""
     rng = random.Random(rng_seed)
     states = list(PATHS)
@@ -88,7 +88,9 @@ def seed(count: int = 36, rng_seed: int = 7) -> list[tuple[str, str, str]]:
     countries = list(INSTITUTIONS)
     for index in range(count):
         state = states[index % len(states)]
-        decision_country = countries[index % len(countries)]
+        # Each round of states moves the countries on by five, so every country has appeals at
+        # several stages (its officers and mediators all find work in the demo).
+        decision_country = countries[(index + 5 * (index // len(states))) % len(countries)]
         other = rng.choice([c for c in countries if c != decision_country])
         residence = rng.choice([other, decision_country, other])
         benefit = rng.choice(list(GROUNDS))

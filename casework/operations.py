@@ -333,6 +333,8 @@ def perform_action(
     deadlines = schedule.Deadlines(session, appeal)
     from_state = appeal.state
     appeal.version += 1
+    if actor.role == "mediator" and appeal.mediator_id is None and actor.user is not None:
+        appeal.mediator_id = actor.user.id  # the mediator who acts on an open mediation takes it on
     row = workflow.fire(appeal, action, actor.role, facts(appeal, data))
     outcome = workflow.closing_outcome(row, given=data.get("outcome"), review_outcome=appeal.review_outcome)
     if outcome is not None:

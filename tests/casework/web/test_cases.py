@@ -158,3 +158,14 @@ def test_actions_need_the_csrf_token(make_app):
     response = client.post(f"/appeals/{appeal['reference']}/actions/admit", data={"version": appeal["version"]})
     assert response.status_code == 400
     assert factory.get(appeal["reference"])["state"] == "lodged"
+
+
+def test_a_mediator_who_settles_an_open_mediation_takes_it_on_and_still_sees_it(client, factory):
+    appeal = factory.appeal("in_mediation")
+    factory.sign_in("mediator", "DE")
+    response = client.post(f"/appeals/{appeal['reference']}/actions/settle",
+                           data={"version": appeal["version"], "terms": "Periods 1979-1983 counted."})
+    assert response.status_code == 303
+    page = client.get(response.headers["Location"])
+    assert page.status_code == 200 and "Settled in mediation" in page.get_data(as_text=True)
+    assert factory.get(appeal["reference"])["mediator"] == factory.staff("mediator", "DE").email
