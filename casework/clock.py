@@ -20,3 +20,9 @@ def isoformat(value: datetime | None) -> str | None:
     if value is None:
         return None
     return as_utc(value).isoformat().replace("+00:00", "Z")
+
+
+def days_left(due_at: datetime, moment: datetime) -> int:
+    """Whole days until a deadline; negative once it has passed (-1 on the first day late)."""
+    left = (due_at - moment).total_seconds() / 86400
+    return int(left) if left >= 0 else -int(-left) - 1

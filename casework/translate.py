@@ -72,7 +72,7 @@ def problems(directory: Path, languages: tuple[str, ...]) -> list[str]:
     """Every message of the template that some language lacks, leaves empty or fuzzy, or
     translates with other placeholders, one line each."""
     with TEMPLATE.open("rb") as source:
-        wanted = {(m.context, m.id) for m in read_po(source) if m.id}
+        wanted = {(m.context, m.id) for m in read_po(source) if m.id}  # a plural's id is a tuple
     found = []
     for language in languages:
         po_path = _po(directory, language)
@@ -87,10 +87,17 @@ def problems(directory: Path, languages: tuple[str, ...]) -> list[str]:
             label = f"{language}: {context + ' | ' if context else ''}{msgid!r}"
             if message is None:
                 found.append(f"{label} is missing (run translate update)")
-            elif not message.string or message.fuzzy:
+                continue
+            # A plural message has several forms; each must be there and keep the placeholders.
+            sources = message.id if isinstance(message.id, (tuple, list)) else (message.id,)
+            strings = message.string if isinstance(message.string, (tuple, list)) else (message.string,)
+            if not all(strings) or message.fuzzy:
                 found.append(f"{label} is {'fuzzy' if message.fuzzy else 'untranslated'}")
-            elif placeholders(message.id) != placeholders(message.string):
-                found.append(f"{label} has placeholders {placeholders(message.string)}, expected {placeholders(message.id)}")
+                continue
+            expected = placeholders(sources[-1])
+            for string in strings:
+                if placeholders(string) != expected and placeholders(string) != placeholders(sources[0]):
+                    found.append(f"{label} has placeholders {placeholders(string)}, expected {expected}")
     return found
 
 

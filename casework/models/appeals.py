@@ -42,6 +42,13 @@ class Appeal(SQLModel, table=True):
         CheckConstraint(f"benefit IN ({_in(BENEFITS)})", name="appeal_benefit_known"),
         Index("ix_appeal_queue", "next_due_at", "id"),
         Index("ix_appeal_handling_queue", "handling_country", "next_due_at", "id"),
+        # Published metrics (casework/metrics.py): appeals closed in a period, those still open at
+        # its end, and those lodged in it, with every column the figures and filters read, so
+        # none of them touches the table.
+        Index("ix_appeal_closed", "closed_at", "lodged_at", "outcome", "benefit", "handling_country", "claimant_id"),
+        Index("ix_appeal_lodged", "lodged_at", "benefit", "handling_country", "claimant_id"),
+        # ... and the appeals of one benefit, whose stages are then picked out of a period's.
+        Index("ix_appeal_benefit", "benefit"),
     )
     # Incremented once per operation by the operation itself (not per flush): clients see
     # consecutive versions, and every UPDATE still checks the version the transaction read.
@@ -121,6 +128,11 @@ class Appeal(SQLModel, table=True):
         return {c.country for c in self.countries}
 
 
+# Published metrics filter by the claimant's country of residence (an index of the claimant
+# table, declared here with the other indexes the metrics need).
+Index("ix_claimant_residence", Claimant.__table__.c.residence_country)
+
+
 class AppealCountry(SQLModel, table=True):
     """A country taking part in an appeal and how; the index behind "appeals involving my country"."""
 
@@ -138,7 +150,13 @@ class Event(SQLModel, table=True):
     """One step in an appeal's history. Append-only; each stores the hash of its content and of
     the previous event, so any later change to the history is detectable."""
 
-    __table_args__ = (UniqueConstraint("appeal_id", "seq", name="uq_event_appeal_seq"),)
+    __table_args__ = (
+        UniqueConstraint("appeal_id", "seq", name="uq_event_appeal_seq"),
+        # Published metrics: the stages that ended in a period (by the action that ends them), and
+        # from each, the step that started it and the one that followed, without reading the rows.
+        Index("ix_event_action", "action", "occurred_at", "appeal_id", "seq"),
+        Index("ix_event_history", "appeal_id", "seq", "action", "occurred_at"),
+    )
 
     id: Optional[int] = Field(default=None, primary_key=True)
     appeal_id: int = Field(foreign_key="appeal.id")
@@ -168,6 +186,8 @@ class Deadline(SQLModel, table=True):
         # Per-appeal lookups (open rows, nearest due) must use this one, never the sweep's index:
         # with due_at in it, "nearest pending deadline of this appeal" is a single index seek.
         Index("ix_deadline_appeal", "appeal_id", "status", "due_at"),
+        # Published metrics: the deadline a stage ended against, by appeal, kind and end.
+        Index("ix_deadline_stage", "appeal_id", "kind", "ended_at", "due_at"),
     )
 
     id: Optional[int] = Field(default=None, primary_key=True)

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 from zoneinfo import ZoneInfo
 
+from babel.dates import get_timezone_location
 from flask import Flask, has_request_context
 from flask_login import LoginManager, current_user
 from flask_wtf.csrf import CSRFError, CSRFProtect
 
 from casework import i18n
-from casework.countries import LANGUAGES, country_name
+from casework.countries import LANGUAGES, babel_locale, country_name
 from casework.db import db
 from casework.i18n import direction, select_locale
 from casework.notices import format_day, format_moment
@@ -65,6 +66,11 @@ def _local_day(value, timezone: str = "UTC") -> str:
     return format_day(value.astimezone(ZoneInfo(str(timezone))).date(), select_locale()) if value else ""
 
 
+def _zone_name(timezone: str) -> str:
+    """A timezone as people name it, in the page's language ("Luxembourg Time")."""
+    return get_timezone_location(ZoneInfo(str(timezone)), locale=babel_locale(select_locale()))
+
+
 def _day(value) -> str:
     return format_day(value, select_locale()) if value else ""
 
@@ -75,6 +81,7 @@ def _country(code: str | None) -> str:
 
 def init_app(app: Flask) -> None:
     from casework.api.blueprint import bp as api_bp
+    from casework.api.documents import bp as api_documents_bp
     from casework.web import auth, cases, officer, pages
 
     login_manager.init_app(app)
@@ -82,14 +89,21 @@ def init_app(app: Flask) -> None:
     login_manager.login_message = None
     csrf.init_app(app)
     csrf.exempt(api_bp)
+    csrf.exempt(api_documents_bp)  # the API's uploads: multipart, but authenticated per request all the same
     for blueprint in (pages.bp, auth.bp, officer.bp, cases.bp):
         app.register_blueprint(blueprint)
-    # claimant pages: registered below by casework/web/claimant.py's author
-    # mediator and tribunal pages: registered below by their author
+    from casework.web import claimant
+    app.register_blueprint(claimant.bp)
+    from casework.web import mediator, tribunal
+    for blueprint in (mediator.bp, tribunal.bp, tribunal.case_files):
+        app.register_blueprint(blueprint)
+    from casework.web import metrics
+    metrics.register(app)  # the public performance page and its open data (JSON, CSV)
     app.context_processor(_page_context)
     app.add_template_filter(_moment, "moment")
     app.add_template_filter(_day, "day")
     app.add_template_filter(_local_day, "local_day")
+    app.add_template_filter(_zone_name, "zone_name")
     app.add_template_filter(_country, "country")
 
     @app.errorhandler(CSRFError)

@@ -39,7 +39,10 @@ def sign_in():
             user = db.session.exec(select(User).where(User.email == email)).first()
             valid = check_password_hash(user.password_hash if user and user.password_hash else _DUMMY_HASH, password)
             if user is not None and user.active and valid:
-                session.clear()
+                language = session.get("lang")
+                session.clear()  # nothing of the visit before signing in carries over, but its language
+                if language:
+                    session["lang"] = language
                 session.permanent = True
                 login_user(user)
                 return redirect(_safe_next(request.args.get("next")) or url_for("pages.work"), code=303)

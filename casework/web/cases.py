@@ -14,15 +14,15 @@ from sqlmodel import select
 
 from casework import operations
 from casework.access import Actor, can_act, can_fetch_case_file, load_visible
-from casework.clock import now
+from casework.clock import days_left, now
 from casework.db import db
 from casework.deadlines import calendar, schedule
-from casework.documents import add_document, check_announced_size, documents_of, path_for
+from casework.documents import documents_of, path_for
 from casework.errors import APIError, NotFound, VersionConflict, from_workflow
 from casework.i18n import ACTION_LABELS
 from casework.models import Document, Event, Notice, Tribunal, User
 from casework.web.diagram import workflow_svg
-from casework.web.forms import FORMS, FormErrors, parse_action
+from casework.web.forms import FORMS, FormErrors, parse_action, store_upload
 from workflows.appeal import WorkflowError
 
 bp = Blueprint("cases", __name__, url_prefix="/appeals")
@@ -50,11 +50,10 @@ def _deadline_rows(appeal, zone: ZoneInfo) -> list[dict]:
     rows = []
     for row in schedule.listed(db.session, appeal):
         running = row.status in schedule.OPEN_STATUSES
-        left = (row.due_at - moment).total_seconds() / 86400
         rows.append({
             "row": row,
             "local": row.due_at.astimezone(zone),
-            "days_left": int(left) if left >= 0 else -int(-left) - 1,
+            "days_left": days_left(row.due_at, moment),
             "overdue": row.status == "missed" or (running and row.due_at < moment),
             "running": running,
         })
@@ -80,6 +79,7 @@ def _case_page(appeal, errors: dict | None = None, failed_action: str | None = N
         notices=notices,
         diagram=workflow_svg(appeal.state),
         hearing_zone=hearing_timezone(appeal),
+        tribunal=db.session.get(Tribunal, appeal.tribunal_code) if appeal.tribunal_code else None,
         errors=errors or {},
         failed_action=failed_action,
         values=values or {},
@@ -138,16 +138,9 @@ def upload(reference: str):
     appeal = load_visible(reference, current_user)
     if not can_act(current_user, appeal):
         abort(403)
-    try:
-        check_announced_size(request.content_length)
-        upload = request.files.get("file")
-        if upload is None or not upload.filename:
-            raise APIError(_("Choose a file to add."), status=422)
-        add_document(db.session, appeal, upload.stream, upload.filename, current_user.email)
-        db.session.commit()
-    except APIError as error:
-        db.session.rollback()
-        flash(str(error.message), "error")
+    problem = store_upload(appeal, current_user.email)
+    if problem:
+        flash(problem, "error")
         return redirect(url_for("cases.case", reference=reference, _anchor="documents"), code=303)
     flash(_("The document was added."), "success")
     return redirect(url_for("cases.case", reference=reference, _anchor="documents"), code=303)

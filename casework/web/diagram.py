@@ -15,7 +15,7 @@ _PLACES = {
     "lodged": (0, 0), "under_review": (1, 0), "awaiting_information": (1, 1), "awaiting_claimant": (2, 0),
     "in_mediation": (3, 0), "escalated": (3, 1), "before_tribunal": (4, 1), "closed": (2, 2),
 }
-_W, _H, _DX, _DY, _PAD = 160, 52, 196, 100, 10
+_W, _H, _DX, _DY, _PAD = 164, 62, 198, 104, 10
 
 
 def _centre(state: str) -> tuple[float, float]:
@@ -43,12 +43,12 @@ def _edge(source: str, dest: str) -> str:
     return f'<line x1="{sx:.0f}" y1="{sy:.0f}" x2="{ex:.0f}" y2="{ey:.0f}" class="wf-edge" marker-end="url(#wf-arrow)"/>'
 
 
-def _wrap(label: str, width: int = 22) -> list[str]:
-    """At most two lines that fit a box; a longer label keeps its words and runs a little wide."""
+def _wrap(label: str, width: int = 21) -> list[str]:
+    """At most three lines that fit a box; a longer label keeps its words and runs a little wide."""
     words, lines = label.split(), [""]
     for word in words:
         candidate = f"{lines[-1]} {word}".strip()
-        if len(candidate) <= width or not lines[-1] or len(lines) == 2:
+        if len(candidate) <= width or not lines[-1] or len(lines) == 3:
             lines[-1] = candidate
         else:
             lines.append(word)

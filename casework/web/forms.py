@@ -8,11 +8,15 @@ from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from flask_babel import lazy_pgettext
+from flask import request
+from flask_babel import gettext as _, lazy_pgettext
 from pydantic import TypeAdapter, ValidationError
 
 from casework import schemas
 from casework.api.spec import validation_details
+from casework.db import db
+from casework.documents import add_document, check_announced_size
+from casework.errors import APIError
 from casework.i18n import HEARING_MODES, OUTCOME_LABELS
 from workflows.appeal import JUDGMENT_OUTCOMES, REVIEW_OUTCOMES
 
@@ -130,3 +134,19 @@ def _local_time(raw: str, timezone: str) -> str:
     if local.tzinfo is None:
         local = local.replace(tzinfo=ZoneInfo(timezone))
     return local.isoformat()
+
+
+def store_upload(appeal, uploaded_by: str) -> str | None:
+    """Add the file of the request's ``file`` field to the appeal and commit; the reason it was
+    refused otherwise (too large, not PDF/PNG/JPEG by its content, empty, none chosen)."""
+    try:
+        check_announced_size(request.content_length)
+        chosen = request.files.get("file")
+        if chosen is None or not chosen.filename:
+            raise APIError(_("Choose a file to add."), status=422)
+        add_document(db.session, appeal, chosen.stream, chosen.filename, uploaded_by)
+        db.session.commit()
+    except APIError as error:
+        db.session.rollback()
+        return str(error.message)
+    return None

@@ -9,7 +9,7 @@ from flask_login import current_user
 bp = Blueprint("pages", __name__)
 
 # Where each role's work starts after signing in.
-HOME = {"officer": "officer.work_queue", "mediator": "officer.work_queue", "tribunal": "officer.work_queue",
+HOME = {"officer": "officer.work_queue", "mediator": "mediator.mediations", "tribunal": "tribunal.inbox",
         "oversight": "pages.home", "admin": "pages.home"}
 
 

@@ -18,7 +18,7 @@ from sqlmodel import select
 from casework.db import db
 from casework.documents import MAX_SIZE
 from casework.models import Document
-from tests.factories import CASE_FILE_CALLERS, JPEG, PDF, PNG
+from tests.factories import CASE_FILE_CALLERS, JPEG, PDF, PNG, Factory
 
 UNKNOWN_REFERENCE = "CW-2099-999999"
 
@@ -289,3 +289,16 @@ def test_a_document_is_found_only_under_its_own_appeal(client, factory):
 
     for response in (elsewhere, missing, not_a_number):
         _assert_error(response, 404, "not_found")
+
+
+def test_api_uploads_need_no_csrf_token_even_where_pages_require_one(make_app):
+    app = make_app(WTF_CSRF_ENABLED=True)
+    client = app.test_client()
+    factory = Factory(app, client)
+    appeal = factory.appeal("under_review")
+    staff = client.post(f"/api/v1/appeals/{appeal['reference']}/documents", headers=factory.staff("officer", "DE").headers,
+                        data={"file": (io.BytesIO(PDF), "e205.pdf")}, content_type="multipart/form-data")
+    assert staff.status_code == 201, staff.get_json()
+    claimant = client.post(f"/api/v1/status/{appeal['reference']}/documents", headers={"X-Access-Code": appeal["access_code"]},
+                           data={"file": (io.BytesIO(PDF), "e205.pdf")}, content_type="multipart/form-data")
+    assert claimant.status_code == 201, claimant.get_json()

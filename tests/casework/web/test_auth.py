@@ -95,3 +95,10 @@ def test_a_form_without_its_csrf_token_is_refused(make_app):
     assert "This form has expired" in response.get_data(as_text=True)
     # The API, authenticated per request by its token, needs no CSRF token.
     assert client.get("/api/v1/appeals", headers=Factory(app, client).staff("officer", "DE").headers).status_code == 200
+
+
+def test_the_language_chosen_before_signing_in_stays(client, factory):
+    client.get("/sign-in?lang=pl")
+    factory.sign_in("officer", "DE")
+    page = client.get("/queue/").get_data(as_text=True)
+    assert '<html lang="pl" dir="ltr">' in page
