@@ -103,6 +103,15 @@ ROLE_LABELS = {
     "admin": lazy_pgettext("role", "administrator"),
 }
 
+# Who a notice went to, as a list of notices names them.
+RECIPIENT_LABELS = {
+    "claimant": lazy_pgettext("recipient", "claimant"),
+    "institution": lazy_pgettext("recipient", "handling institution"),
+    "involved_institution": lazy_pgettext("recipient", "institution involved"),
+    "mediator": lazy_pgettext("recipient", "mediation service"),
+    "tribunal": lazy_pgettext("recipient", "tribunal"),
+}
+
 # How a notice greets each party that is not the claimant.
 GREETINGS = {
     "institution": lazy_pgettext("greeting", "To the institution handling the appeal,"),

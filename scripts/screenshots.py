@@ -123,6 +123,8 @@ def take(url: str, claimants, out: Path) -> list[Path]:
             shoot.shot(page, "sign-in")
             page.goto("/lodge")
             shoot.shot(page, "claimant-lodge")
+            page.goto("/metrics")
+            shoot.shot(page, "metrics")
             page.context.close()
 
             # An officer: the queue, and the case page of an appeal under review with the form of
@@ -144,7 +146,6 @@ def take(url: str, claimants, out: Path) -> list[Path]:
             else:
                 page.goto(links[0])
             shoot.shot(page, "case-page")
-            shoot.shot(page, "case-page-full", full_page=True)
             page.context.close()
             phone = shoot.page(PHONE, email=OFFICER)
             phone.goto("/queue/")

@@ -52,7 +52,7 @@ def _page_context() -> dict:
 LABELS = {
     "state": i18n.STATE_LABELS, "claimant_state": i18n.CLAIMANT_STATE_LABELS, "outcome": i18n.OUTCOME_LABELS,
     "benefit": i18n.BENEFIT_LABELS, "action": i18n.ACTION_LABELS, "do": i18n.ACTION_BUTTONS, "deadline": i18n.DEADLINE_LABELS,
-    "claimant_deadline": i18n.CLAIMANT_DEADLINE_LABELS, "role": i18n.ROLE_LABELS, "hearing": i18n.HEARING_MODES,
+    "claimant_deadline": i18n.CLAIMANT_DEADLINE_LABELS, "role": i18n.ROLE_LABELS, "recipient": i18n.RECIPIENT_LABELS, "hearing": i18n.HEARING_MODES,
 }
 
 

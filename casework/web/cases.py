@@ -17,7 +17,7 @@ from casework.access import Actor, can_act, can_fetch_case_file, load_visible
 from casework.clock import days_left, now
 from casework.db import db
 from casework.deadlines import calendar, schedule
-from casework.documents import documents_of, path_for
+from casework.documents import MAX_MB, documents_of, path_for
 from casework.errors import APIError, NotFound, VersionConflict, from_workflow
 from casework.i18n import ACTION_LABELS
 from casework.models import Document, Event, Notice, Tribunal, User
@@ -80,6 +80,7 @@ def _case_page(appeal, errors: dict | None = None, failed_action: str | None = N
         diagram=workflow_svg(appeal.state),
         hearing_zone=hearing_timezone(appeal),
         tribunal=db.session.get(Tribunal, appeal.tribunal_code) if appeal.tribunal_code else None,
+        max_mb=MAX_MB,
         errors=errors or {},
         failed_action=failed_action,
         values=values or {},

@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 
 import babel
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, session, url_for
-from flask_babel import gettext as _, lazy_pgettext
+from flask_babel import gettext as _, lazy_pgettext, pgettext
 from pydantic import ValidationError
 from sqlmodel import select
 
@@ -93,17 +93,16 @@ CHOICES = {
         lazy_pgettext("claimant confirm", "Do you want to ask for mediation?"),
         (lazy_pgettext("claimant confirm", "A mediator who does not work for the institution will help you and the "
                                            "institution try to reach an agreement. Mediation is free and voluntary."),
-         lazy_pgettext("claimant confirm", "It lasts at most 45 working days (about two months), and can be "
-                                           "extended once by 15 working days."),
+         lazy_pgettext("claimant confirm", "It has a time limit, which the mediator can extend once. You will "
+                                           "see the date on this page."),
          lazy_pgettext("claimant confirm", "If there is no agreement, your appeal goes to the tribunal.")),
         lazy_pgettext("claimant confirm", "Yes, ask for mediation"),
     ),
     "request_tribunal": Choice(
         lazy_pgettext("claimant do", "Ask the tribunal to decide"),
         lazy_pgettext("claimant confirm", "Do you want the tribunal to decide?"),
-        (lazy_pgettext("claimant confirm", "Your appeal will be sent to the Cross-Border Social Security Tribunal "
-                                           "without mediation. The tribunal examines your appeal and gives a "
-                                           "judgment."),
+        (lazy_pgettext("claimant confirm", "Your appeal will be sent to the cross-border tribunal without "
+                                           "mediation. The tribunal examines your appeal and gives a judgment."),
          lazy_pgettext("claimant confirm", "The tribunal will tell you whether there is a hearing and how you can "
                                            "take part.")),
         lazy_pgettext("claimant confirm", "Yes, ask the tribunal"),
@@ -201,7 +200,7 @@ def _other_countries(text: str, language: str) -> tuple[list[str], list[str]]:
     """The countries written in the free-text field, by name or two-letter code, and what was
     not recognised."""
     codes, unknown = [], []
-    for item in re.split(r"[,;\n]+", text):
+    for item in re.split(r"[,;\n،؛]+", text):  # Latin and Arabic commas and semicolons
         item = item.strip()
         if not item:
             continue
@@ -251,7 +250,7 @@ class LodgingForm:
         if unknown:
             self.errors["involved_countries_other"] = _(
                 "We do not recognise %(names)s as a country. Write the name of the country or its two-letter "
-                "code, for example FR for France.", names=", ".join(f"“{name}”" for name in unknown))
+                "code, for example FR for France.", names=", ".join(pgettext("quoted", "“%(name)s”", name=name) for name in unknown))
         body = {
             "claimant": claimant,
             "contested_decision": decision,

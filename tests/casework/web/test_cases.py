@@ -27,7 +27,7 @@ def test_the_case_page_shows_the_appeal(client, factory):
                      "Appeal lodged", "Admitted for review", "PESEL", "Contribution periods in Poland"):
         assert expected in page, expected
     assert 'class="wf-state wf-current"' in page  # the diagram marks the current stage
-    assert "Notices sent" in page and "(pl)" in page  # the claimant's notice, in Polish
+    assert "Notices sent" in page and "claimant (Polski)" in page  # the claimant's notice, in Polish
 
 
 @pytest.mark.parametrize("state", ["lodged", "under_review", "awaiting_claimant", "in_mediation", "closed"])
