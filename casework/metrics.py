@@ -18,7 +18,10 @@ from datetime import date, datetime, time, timedelta, timezone
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, Iterable
 
-from sqlalchemy import BigInteger, Integer, case, cast, extract, func, literal, literal_column, or_, select, union_all
+from sqlalchemy import (
+    BigInteger, Integer, and_, case, cast, extract, func, literal, literal_column, or_, select, true, union_all,
+)
+from sqlalchemy.sql.selectable import CTE
 from sqlalchemy.orm import Session
 
 from casework.clock import isoformat, now
@@ -167,7 +170,7 @@ class _SQL:
         if self.postgres:
             return cast(func.floor(extract("epoch", column)), BigInteger)
         if sqlite3.sqlite_version_info >= (3, 38):
-            return func.unixepoch(column)  # the same value as strftime('%s'), at half the cost
+            return func.unixepoch(column, type_=Integer)  # the same value as strftime('%s'), at half the cost
         return cast(func.strftime("%s", column), Integer)
 
     def unselective(self, condition):
@@ -269,9 +272,9 @@ class _Counting:
                       also: list | None = None, also_by: list | None = None) -> tuple[dict, list]:
         """Per group: how many rows, the ``totals`` ({name: (sum|count, column)}) and the median and
         90th percentile of ``value``, in one pass over ``source`` (with k… group columns). ``also``
-        are more columns to aggregate over ``source`` grouped by the groups and ``also_by``: on
-        SQLite they come in the same statement, so ``source`` is computed once; their rows are
-        returned as they are (group columns first)."""
+        are more columns to aggregate over ``source`` (then a materialized CTE) grouped by the groups
+        and ``also_by``: on SQLite they come in the same statement, so ``source`` is computed once;
+        their rows are returned as they are (group columns first)."""
         keys = [column for column in source.c if column.name.startswith("k")]
         width = len(keys)
         v = source.c[value]
@@ -292,22 +295,26 @@ class _Counting:
                     figures[p] = float(row[width + 1 + len(totals) + i])
                 results[self._key(row, width)] = figures
             return results, list(self.session.execute(extra)) if extra is not None else []
-        # SQLite: number the ordered values once, keep the two either side of each percentile.
-        whole = {"partition_by": keys or None}
-        ranked = select(
-            *keys, v.label("v"),
-            (func.row_number().over(partition_by=keys or None, order_by=v) - 1).label("i"),
-            func.count().over(**whole).label("n"),
-            *(aggregate[kind](source.c[col]).over(**whole).label(f"t_{name}") for name, (kind, col) in totals.items()),
-        ).subquery("ranked")
+        # SQLite: number the ordered values once, keep the two either side of each percentile. The
+        # counts come from a GROUP BY beside it, not from more window functions: each window of
+        # another shape costs SQLite one more sort of every row.
+        rows = source if isinstance(source, CTE) else select(*source.c).cte("measured").prefix_with("MATERIALIZED")
+        keys = [rows.c[column.name] for column in keys]
+        v = rows.c[value]
+        ranked = (select(*keys, v.label("v"), (func.row_number().over(partition_by=keys or None, order_by=v) - 1).label("i"))
+                  .cte("ranked").prefix_with("MATERIALIZED"))
+        counted = (select(*keys, func.count().label("n"),
+                          *(aggregate[kind](rows.c[col]).label(f"t_{name}") for name, (kind, col) in totals.items()))
+                   .select_from(rows).group_by(*keys).cte("counted").prefix_with("MATERIALIZED"))
+        same_group = and_(true(), *(ranked.c[k.name] == counted.c[k.name] for k in keys))
         positions = []
         for p in PERCENTILES:
-            low = cast(literal(p) * (ranked.c.n - 1), Integer)
+            low = cast(literal(p) * (counted.c.n - 1), Integer)
             positions += [ranked.c.i == low, ranked.c.i == low + 1]
-        columns = [ranked.c.i, ranked.c.v, ranked.c.n, *(ranked.c[f"t_{name}"] for name in totals)]
-        query = select(*(ranked.c[column.name] for column in keys), literal(0).label("part"), *columns
-                       ).where(or_(*positions))
-        if extra is not None:
+        columns = [ranked.c.i, ranked.c.v, counted.c.n, *(counted.c[f"t_{name}"] for name in totals)]
+        query = (select(*(ranked.c[k.name] for k in keys), literal(0).label("part"), *columns)
+                 .select_from(ranked.join(counted, same_group)).where(or_(*positions)))
+        if also:
             pad = max(len(columns), len(also))
             query = union_all(
                 query.add_columns(*(literal(None) for _ in range(pad - len(columns)))),
@@ -343,8 +350,9 @@ class _Counting:
 
     def _closed_rows(self):
         a = self.appeal.c
-        seconds = (self.sql.seconds(a.closed_at) - self.sql.seconds(a.lodged_at)).label("seconds")
-        return (select(*self._keys(a.closed_at), a.outcome.label("outcome"), seconds).select_from(self._appeals())
+        seconds = self.sql.seconds(a.closed_at) - self.sql.seconds(a.lodged_at)
+        return (select(*self._keys(a.closed_at), a.outcome.label("outcome"), seconds.label("seconds"),
+                       (seconds // DAY).label("days")).select_from(self._appeals())
                 .where(a.closed_at >= self.scope.start_at, a.closed_at < self.scope.end_at, *self._filters())
                 # Durations computed once per appeal, not once per band they are compared with.
                 .cte("closed_in_period").prefix_with("MATERIALIZED"))
@@ -356,7 +364,7 @@ class _Counting:
     def closed(self) -> None:
         rows = self._closed_rows()
         keys = [column for column in rows.c if column.name.startswith("k")]
-        band = self._band(rows.c.seconds // DAY, CLEARANCE_BANDS)
+        band = self._band(rows.c.days, CLEARANCE_BANDS)
         counts = [rows.c.outcome, band, func.count(), func.sum(rows.c.seconds)]
         figures, groups = self._distribution(rows, "seconds", {}, also=counts, also_by=[rows.c.outcome, band])
         for row in groups:
@@ -455,7 +463,7 @@ class _Counting:
             *(column for column in found.c if column.name.startswith("k")),
             (self.sql.seconds(found.c.ended_at) - self.sql.seconds(found.c.started_at)).label("seconds"),
             within.label("within"), case((found.c.next_action.in_(ESCALATIONS), 1), else_=0).label("escalated"),
-        ).where(found.c.started_at.is_not(None)).subquery("stage_instances")
+        ).where(found.c.started_at.is_not(None)).cte("stage_instances").prefix_with("MATERIALIZED")
         totals = {"within": ("sum", "within"), "with_deadline": ("count", "within"), "escalated": ("sum", "escalated")}
         for key, figures in self._distribution(instances, "seconds", totals)[0].items():
             name, key = (key, None) if not isinstance(key, tuple) else (key[0], key[1] if len(key) == 2 else key[1:])

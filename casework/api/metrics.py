@@ -186,7 +186,7 @@ def scope_of(query: MetricsQuery, today: date | None = None) -> metrics.Scope:
     if query.from_ is not None:
         scope = metrics.Scope(query.from_, to_on, **filters)
     if scope.from_on > scope.to_on:
-        raise ValidationFailed.field("from", _("must not be after 'to' (%(to)s)", to=to_on.isoformat()))
+        raise ValidationFailed.field("from", _("must not be after the end of the period (%(to)s)", to=to_on.isoformat()))
     return scope
 
 

@@ -248,9 +248,10 @@ class LodgingForm:
         ticked = [code for code in self.form.getlist("involved_countries") if code]
         written, unknown = _other_countries(self._text("involved_countries_other"), self.language)
         if unknown:
+            quoted = ", ".join(pgettext("quoted", "“%(name)s”", name=name) for name in unknown)
             self.errors["involved_countries_other"] = _(
                 "We do not recognise %(names)s as a country. Write the name of the country or its two-letter "
-                "code, for example FR for France.", names=", ".join(pgettext("quoted", "“%(name)s”", name=name) for name in unknown))
+                "code, for example FR for France.", names=quoted)
         body = {
             "claimant": claimant,
             "contested_decision": decision,

@@ -194,15 +194,17 @@ def _charts(report: dict, months: dict, rtl: bool) -> dict[str, dict]:
     title = _("Share of stages ended within their deadline")
     out["stages"] = {"title": title, "svg": charts.bars(
         "chart-stages", title,
-        _("Horizontal bar chart of the share of each stage that ended within its deadline, with lines at 55 %% and "
-          "75 %% (below 55 %% is red, from 75 %% green). %(said)s. The numbers are in the table below.",
+        _("Horizontal bar chart of the share of each stage that ended within its deadline, with lines at %(amber)s "
+          "and %(green)s (below %(amber)s is red, from %(green)s green). %(said)s. The numbers are in the table below.",
+          amber=percent(metrics.AMBER_PCT), green=percent(metrics.GREEN_PCT),
           said="; ".join(f"{STAGE_LABELS[name]}: {percent(stage['within_deadline_pct']) or withheld}"
                          for name, stage in stages.items())),
-        [charts.Bar(f"{STAGE_LABELS[name]} — {_('target')}: {target_text(name, stage['target'])}",
+        [charts.Bar(_("%(stage)s — target: %(target)s", stage=STAGE_LABELS[name],
+                      target=target_text(name, stage["target"])),
                     stage["within_deadline_pct"], f"chart-{stage['rating']}" if stage["rating"] else "chart-bar",
                     str(RATING_LABELS[stage["rating"]]) if stage["rating"] else "")
          for name, stage in stages.items()],
-        maximum=100, thresholds=((metrics.AMBER_PCT, f"{metrics.AMBER_PCT} %"), (metrics.GREEN_PCT, f"{metrics.GREEN_PCT} %")),
+        maximum=100, thresholds=((metrics.AMBER_PCT, percent(metrics.AMBER_PCT)), (metrics.GREEN_PCT, percent(metrics.GREEN_PCT))),
         **{**common, "number": percent})}
 
     outcomes = report["outcomes"]

@@ -111,7 +111,7 @@ def test_mistakes_in_the_filters_come_back_named(client, appeals):
     assert "chart-clearance" not in page
     response = client.get("/metrics", query_string={"from": "2025-05-01", "to": "2025-01-01"})
     assert response.status_code == 422
-    assert "<a href=\"#field-from\">From: must not be after 'to' (2025-01-01)</a>" in unescape(response.get_data(as_text=True))
+    assert "<a href=\"#field-from\">From: must not be after the end of the period (2025-01-01)</a>" in unescape(response.get_data(as_text=True))
     response = client.get("/metrics", query_string={"residence_country": "xx"})
     assert response.status_code == 422 and "#field-residence_country" in response.get_data(as_text=True)
 
