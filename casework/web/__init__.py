@@ -8,10 +8,11 @@ the API calls: no state changes here that the API would not make the same way.
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 from babel.dates import get_timezone_location
-from flask import Flask, has_request_context
+from flask import Flask, has_request_context, request
 from flask_login import LoginManager, current_user
 from flask_wtf.csrf import CSRFError, CSRFProtect
 
@@ -61,6 +62,13 @@ def _moment(value, timezone: str = "UTC") -> str:
     return format_moment(value, select_locale(), str(timezone)) if value else ""
 
 
+def _in_language(code: str) -> str:
+    """This page in another language, keeping what its address says (filters, page)."""
+    arguments = request.args.to_dict()
+    arguments["lang"] = code
+    return f"{request.path}?{urlencode(arguments)}"
+
+
 def _local_day(value, timezone: str = "UTC") -> str:
     """The date a moment falls on, on a given clock."""
     return format_day(value.astimezone(ZoneInfo(str(timezone))).date(), select_locale()) if value else ""
@@ -100,6 +108,7 @@ def init_app(app: Flask) -> None:
     from casework.web import metrics
     metrics.register(app)  # the public performance page and its open data (JSON, CSV)
     app.context_processor(_page_context)
+    app.add_template_global(_in_language, "in_language")
     app.add_template_filter(_moment, "moment")
     app.add_template_filter(_day, "day")
     app.add_template_filter(_local_day, "local_day")

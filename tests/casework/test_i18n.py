@@ -44,3 +44,9 @@ def test_country_names_follow_the_language_and_portuguese_is_portugals():
     assert country_name("PL", "de") == "Polen"
     assert country_name("PL", "pt") == "Polónia"
     assert country_name("XX", "fr") == "XX"
+
+
+def test_the_language_links_keep_the_pages_filters(client, factory):
+    factory.sign_in("officer", "DE")
+    page = client.get("/queue/?state=lodged&benefit=invalidity").get_data(as_text=True)
+    assert 'href="/queue/?state=lodged&amp;benefit=invalidity&amp;lang=pl"' in page

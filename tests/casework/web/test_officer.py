@@ -71,7 +71,7 @@ def test_pages_follow_one_another(client, factory, clock, monkeypatch):
     while url:
         page = client.get(url).get_data(as_text=True)
         seen += _references(page)
-        found = re.search(r'href="(/queue/\?[^"]*after=[^"]+)"', page)
+        found = re.search(r'class="button secondary" href="(/queue/\?[^"]*after=[^"]+)"', page)
         url = found.group(1).replace("&amp;", "&") if found else None
     assert seen == made
 
