@@ -90,7 +90,7 @@ def _country(code: str | None) -> str:
 def init_app(app: Flask) -> None:
     from casework.api.blueprint import bp as api_bp
     from casework.api.documents import bp as api_documents_bp
-    from casework.web import auth, cases, officer, pages
+    from casework.web import auth, cases, claimant, mediator, metrics, officer, pages, tribunal
 
     login_manager.init_app(app)
     login_manager.login_view = "auth.sign_in"
@@ -98,14 +98,9 @@ def init_app(app: Flask) -> None:
     csrf.init_app(app)
     csrf.exempt(api_bp)
     csrf.exempt(api_documents_bp)  # the API's uploads: multipart, but authenticated per request all the same
-    for blueprint in (pages.bp, auth.bp, officer.bp, cases.bp):
+    for blueprint in (pages.bp, auth.bp, officer.bp, cases.bp, claimant.bp, mediator.bp, tribunal.bp,
+                      tribunal.case_files):
         app.register_blueprint(blueprint)
-    from casework.web import claimant
-    app.register_blueprint(claimant.bp)
-    from casework.web import mediator, tribunal
-    for blueprint in (mediator.bp, tribunal.bp, tribunal.case_files):
-        app.register_blueprint(blueprint)
-    from casework.web import metrics
     metrics.register(app)  # the public performance page and its open data (JSON, CSV)
     app.context_processor(_page_context)
     app.add_template_global(_in_language, "in_language")

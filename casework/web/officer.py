@@ -1,6 +1,6 @@
-"""The work queue of appeals officers (and the lists mediators and tribunal clerks start from):
-the appeals they may see, nearest deadline first, filtered by stage, benefit, the claimant's
-country and overdue, a page at a time, with the count at each stage."""
+"""The work queue of appeals officers: the appeals they may see, nearest deadline first,
+filtered by stage, benefit, the claimant's country and overdue, a page at a time, with the count
+at each stage."""
 
 from __future__ import annotations
 

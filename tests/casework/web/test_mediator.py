@@ -10,15 +10,12 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 import time_machine
-from werkzeug.security import generate_password_hash
 
 from casework.access import new_staff
 from casework.db import db, writing
-from casework.models import User
 from tests.factories import Factory
 
 START = datetime(2026, 11, 2, 9, 0, tzinfo=timezone.utc)  # a Monday
-PASSWORD = "mediation needs patience"
 TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 
@@ -29,20 +26,8 @@ def clock():
 
 
 def sign_in(factory: Factory, client, role: str = "mediator", country: str | None = "DE", tribunal: str | None = None):
-    """Give the factory's staff user a password and sign ``client`` in through the sign-in page."""
-    staff = factory.staff(role, country, tribunal)
-    _set_password(factory.app, staff.user_id)
-    token = TOKEN.search(client.get("/sign-in").get_data(as_text=True)).group(1)
-    response = client.post("/sign-in", data={"email": staff.email, "password": PASSWORD, "csrf_token": token})
-    assert response.status_code == 303, response.get_data(as_text=True)
-    return staff
-
-
-def _set_password(app, user_id: int) -> None:
-    with app.app_context(), writing():
-        user = db.session.get(User, user_id)
-        user.password_hash = generate_password_hash(PASSWORD)
-        db.session.commit()
+    """Sign ``client`` in through the sign-in page as the factory's staff user of that role."""
+    return factory.sign_in(role, country, tribunal, client=client)
 
 
 def post_form(client, reference: str, action: str, **fields):
