@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import sys
+import time
+from collections.abc import Callable
 
 import click
 from flask import Flask, current_app
@@ -10,10 +13,18 @@ from flask.cli import AppGroup
 from sqlmodel import select
 
 from casework.access import issue_api_token, new_staff
+from casework.countries import is_country
 from casework.db import db, writing
 from casework.events import verify_chain
-from casework.models import NOTICE_STATUSES, STAFF_ROLES, Appeal, Event, Notice, Tribunal, User
-from casework.countries import is_country
+from casework.models import (
+    NOTICE_STATUSES,
+    STAFF_ROLES,
+    Appeal,
+    Event,
+    Notice,
+    Tribunal,
+    User,
+)
 
 users_cli = AppGroup("users", help="Staff accounts.")
 tokens_cli = AppGroup("tokens", help="API tokens.")
@@ -76,17 +87,33 @@ def audit_verify():
     click.echo(f"verified {checked} appeals: every event hash chain is intact")
 
 
+@contextlib.contextmanager
+def progress(length: Callable[[], int] | int, label: str):
+    """A progress bar with counts and rate in a terminal, nothing otherwise; yields ``update(n)``."""
+    if not sys.stdout.isatty():
+        yield None
+        return
+    started = time.monotonic()
+    total = length() if callable(length) else length
+    with click.progressbar(length=total, label=label, show_pos=True, show_eta=True,
+                           item_show_func=lambda done: f"{done / max(time.monotonic() - started, 1e-9):,.0f}/s" if done else None) as bar:
+        done = 0
+
+        def update(count: int) -> None:
+            nonlocal done
+            done += count
+            bar.update(count, done)
+
+        yield update
+
+
 @deadlines_cli.command("sweep")
 def deadlines_sweep():
     """Fire every due deadline now; last line ``fired N, failed M``."""
     from casework.deadlines.sweep import count_due, sweep
 
-    if sys.stdout.isatty():
-        with click.progressbar(length=count_due(), label="firing due deadlines", show_pos=True,
-                               item_show_func=lambda _: None) as bar:
-            result = sweep(progress=bar.update)
-    else:
-        result = sweep()
+    with progress(count_due, "firing due deadlines") as update:
+        result = sweep(progress=update)
     for error in result.errors[:20]:
         click.echo(error, err=True)
     click.echo(f"fired {result.fired}, failed {result.failed}")
@@ -173,6 +200,31 @@ def demo_seed():
     from casework import demo
 
     _print_demo(demo.ensure())
+
+
+@demo_cli.command("generate")
+@click.option("--appeals", required=True, type=click.IntRange(min=1), help="How many appeals to add.")
+@click.option("--seed", default=1, show_default=True, type=int, help="The same seed makes the same appeals.")
+@click.option("--years", default=5, show_default=True, type=click.IntRange(1, 30),
+              help="Appeals are lodged over this many years up to now.")
+@click.option("--access-code", default=None, help="The access code of every generated appeal (default: a new one).")
+@click.option("--processes", default=None, type=click.IntRange(min=1),
+              help="Worker processes that simulate the appeals (default: one per CPU).")
+def demo_generate(appeals, seed, years, access_code, processes):
+    """Bulk-insert synthetic appeals with their histories, deadlines and notices."""
+    from casework import generate
+
+    with progress(appeals, "generating appeals") as update:
+        result = generate.generate(appeals, seed=seed, access_code=access_code, years=years, processes=processes,
+                                   progress=update)
+    states = ", ".join(f"{state} {count:,}" for state, count in sorted(result.states.items()))
+    countries = ", ".join(f"{country} {count / result.appeals:.0%}" for country, count in sorted(result.countries.items()))
+    click.echo(f"States: {states}")
+    click.echo(f"Handling countries: {countries}")
+    click.echo(f"{result.overdue:,} open appeals have deadlines due now (the sweep fires them).")
+    click.echo(f"Access code of every generated appeal: {result.access_code}")
+    click.echo(f"generated {result.appeals:,} appeals, {result.events:,} events, {result.deadlines:,} deadlines, "
+               f"{result.notices:,} notices in {result.seconds:.1f} s ({result.appeals / max(result.seconds, 1e-9):,.0f} appeals/s)")
 
 
 @demo_cli.command("start")

@@ -65,16 +65,16 @@ PATHS = {
 }
 
 
-def _user(email: str, role: str, country: str | None = None, tribunal: str | None = None) -> User:
+def staff_user(email: str, role: str, country: str | None = None, tribunal: str | None = None) -> User:
     user = db.session.exec(select(User).where(User.email == email)).first()
     return user or new_staff(db.session, email, role, PASSWORD, country, tribunal)
 
 
 def staff() -> list[User]:
-    users = [_user(f"officer.{c.lower()}@casework.example", "officer", c) for c in INSTITUTIONS]
-    users += [_user("mediator.de@casework.example", "mediator", "DE"), _user("mediator.fr@casework.example", "mediator", "FR"),
-              _user("clerk@cbsst.example", "tribunal", tribunal="CBSST"),
-              _user("oversight@casework.example", "oversight"), _user("admin@casework.example", "admin")]
+    users = [staff_user(f"officer.{c.lower()}@casework.example", "officer", c) for c in INSTITUTIONS]
+    users += [staff_user("mediator.de@casework.example", "mediator", "DE"), staff_user("mediator.fr@casework.example", "mediator", "FR"),
+              staff_user("clerk@cbsst.example", "tribunal", tribunal="CBSST"),
+              staff_user("oversight@casework.example", "oversight"), staff_user("admin@casework.example", "admin")]
     return users
 
 
