@@ -615,7 +615,7 @@ class _Notices:
 class Generator:
     """Simulates appeals in worker processes (a batch each) and writes the batches in order."""
 
-    def __init__(self, appeals: int, seed: int, access_code: str | None, years: int = YEARS,
+    def __init__(self, appeals: int, seed: int, access_code: str | None, years: float = YEARS,
                  processes: int | None = None, progress: Callable[[int], None] | None = None,
                  batch_size: int = BATCH):
         self.total, self.seed, self.years, self.progress = appeals, seed, years, progress
@@ -761,7 +761,7 @@ class Generator:
 
     def _history(self, rng: random.Random) -> History:
         ctx = self.ctx
-        span = self.years * 365 * DAY
+        span = int(self.years * 365 * DAY)
         lodged_at = ctx.now - span + rng.randrange(span)
         decision_country = rng.choices(COUNTRIES, COUNTRY_WEIGHTS)[0]
         # One in ten is lodged with the institution of the country the claimant lives in.
@@ -873,10 +873,11 @@ def _simulate(task: tuple) -> Batch:
     return _generator.batch(*task)
 
 
-def generate(appeals: int, seed: int = 1, access_code: str | None = None, years: int = YEARS,
+def generate(appeals: int, seed: int = 1, access_code: str | None = None, years: float = YEARS,
              processes: int | None = None, progress: Callable[[int], None] | None = None,
              batch_size: int = BATCH) -> Result:
-    """Add ``appeals`` synthetic appeals lodged over the last ``years`` years (inside an app context).
+    """Add ``appeals`` synthetic appeals lodged over the last ``years`` years (inside an app context;
+    a fraction of a year makes a database of recent, mostly open appeals).
     The same seed gives the same appeals, whatever the number of processes."""
     if appeals < 1:
         raise ValueError("appeals must be at least 1")
