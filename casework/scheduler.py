@@ -2,12 +2,15 @@
 runs the deadline sweep and the notice delivery every minute, and the daily checks.
 
 The timers themselves are rows in the ``deadline`` table, not scheduler jobs: the job store is
-in memory and holds only these two jobs, so nothing is lost or dropped when the process stops,
-and several scheduler processes can run at once (the sweep fires each row exactly once).
+in memory and holds only these jobs, so nothing is lost or dropped when the process stops, and
+several scheduler processes can run at once, on one host or several: the sweep takes due rows
+with ``FOR UPDATE SKIP LOCKED`` and fires each exactly once, the deliverers claim notices the
+same way, and the daily audit runs in whichever process takes its advisory lock.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import signal
 
@@ -45,9 +48,34 @@ def delivery_job(app: Flask) -> None:
         log.info("notices: sent %d, retrying %d, failed %d", result.sent, result.retrying, result.failed)
 
 
+DAILY_LOCK = 0x43617366  # PostgreSQL advisory lock: one scheduler runs the daily checks
+
+
+@contextlib.contextmanager
+def only_one(engine, key: int):
+    """True for the one scheduler process that holds ``key`` (PostgreSQL's advisory lock, on a
+    connection kept for the job); several schedulers on one SQLite file are one machine's, and
+    the check is read-only, so there it always runs."""
+    if engine.dialect.name != "postgresql":
+        yield True
+        return
+    with engine.connect() as connection:
+        held = connection.exec_driver_sql(f"SELECT pg_try_advisory_lock({key})").scalar()
+        connection.commit()
+        try:
+            yield held
+        finally:
+            if held:
+                connection.exec_driver_sql(f"SELECT pg_advisory_unlock({key})")
+                connection.commit()
+
+
 def daily_job(app: Flask) -> None:
     """Check every appeal's history chain, so tampering is noticed within a day."""
-    with app.app_context():
+    with app.app_context(), only_one(db.engine, DAILY_LOCK) as mine:
+        if not mine:
+            log.info("daily audit: another scheduler is running it")
+            return
         broken = 0
         for appeal_id, reference, head in db.session.exec(select(Appeal.id, Appeal.reference, Appeal.last_event_hash)):
             events = db.session.exec(select(Event).where(Event.appeal_id == appeal_id).order_by(Event.seq)).all()
