@@ -254,12 +254,75 @@ def scheduler_command():
     run(current_app._get_current_object())
 
 
+db_cli = AppGroup("db", help="The database schema: Alembic migrations (every command upgrades it first).")
+
+
+@db_cli.command("upgrade")
+@click.argument("revision", default="head")
+def db_upgrade(revision):
+    """Bring the schema to REVISION (default: the newest); last line names the revision."""
+    from casework.db import upgrade
+
+    before, after = upgrade(db.engine, revision)
+    click.echo(f"schema at revision {after}" + ("" if before == after else f" (was {before or 'empty'})"))
+
+
+@db_cli.command("downgrade")
+@click.argument("revision")
+def db_downgrade(revision):
+    """Take the schema back to REVISION ("base": no tables). The next command upgrades it again."""
+    from casework.db import downgrade
+
+    before, after = downgrade(db.engine, revision)
+    click.echo(f"schema at revision {after or 'base'} (was {before})")
+
+
+@db_cli.command("current")
+def db_current():
+    """Print the schema's revision and whether it is the newest."""
+    from casework.db import current_revision, head_revision
+
+    with db.engine.connect() as connection:
+        current = current_revision(connection)
+    click.echo(f"{current} ({'newest' if current == head_revision() else 'newest is ' + head_revision()})")
+
+
+@db_cli.command("check")
+def db_check():
+    """Compare the database's schema with the models; exit 1 listing any difference."""
+    from casework.db import schema_differences
+
+    with db.engine.connect() as connection:
+        differences = schema_differences(connection)
+    for difference in differences:
+        click.echo(f"  {difference}")
+    if differences:
+        click.echo(f"{len(differences)} differences between the database and the models", err=True)
+        sys.exit(1)
+    click.echo("the schema matches the models")
+
+
+@db_cli.command("revision")
+@click.option("-m", "--message", required=True, help="What the migration changes.")
+def db_revision(message):
+    """Write a new migration from the differences between the models and the schema (developers)."""
+    from alembic import command
+
+    from casework.db import alembic_config
+
+    with db.engine.begin() as connection:
+        config = alembic_config()
+        config.attributes["connection"] = connection
+        script = command.revision(config, message=message, autogenerate=True)
+    click.echo(f"wrote {script.path}")
+
+
 def init_app(app: Flask) -> None:
     from casework.bundle import bundle_cli
     from casework.signing import keys_cli
     from casework.translate import translate_cli
 
     for group in (users_cli, tokens_cli, audit_cli, deadlines_cli, notices_cli, demo_cli, translate_cli, keys_cli,
-                  bundle_cli):
+                  bundle_cli, db_cli):
         app.cli.add_command(group)
     app.cli.add_command(scheduler_command)

@@ -9,16 +9,25 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import functools
 import os
+from pathlib import Path
 
+from alembic import command
+from alembic.autogenerate import compare_metadata
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from flask import Flask, current_app, g, has_app_context, request
-from sqlalchemy import event
-from sqlalchemy.engine import Engine
+from sqlalchemy import event, inspect
+from sqlalchemy.engine import Connection, Engine
 from sqlmodel import Session, SQLModel, create_engine
 
 from casework import models
 
 _writing = contextvars.ContextVar("casework_writing", default=False)
+MIGRATIONS = Path(__file__).parent / "migrations"
+MIGRATION_LOCK = 0x43617365  # the advisory lock PostgreSQL processes take to migrate one at a time
 
 
 def database_url(app: Flask) -> str:
@@ -66,12 +75,79 @@ def writing():
         _writing.reset(token)
 
 
-def create_schema(engine: Engine) -> None:
-    """Create missing tables and the reference data every installation starts with. On SQLite
-    the check and the creation share one IMMEDIATE transaction, so workers starting together
-    do not race."""
+def alembic_config() -> Config:
+    """Alembic's settings, from code: the scripts in ``casework/migrations``."""
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    return config
+
+
+@functools.cache
+def head_revision() -> str:
+    return ScriptDirectory.from_config(alembic_config()).get_current_head()
+
+
+def current_revision(connection: Connection) -> str | None:
+    return MigrationContext.configure(connection).get_current_revision()
+
+
+def schema_differences(connection: Connection) -> list:
+    """What the database's schema lacks or has beyond the models (Alembic's comparison)."""
+    from casework.migrations.options import options
+
+    context = MigrationContext.configure(connection, opts=options(connection))
+    return compare_metadata(context, SQLModel.metadata)
+
+
+def upgrade(engine: Engine, revision: str = "head") -> tuple[str | None, str | None]:
+    """Bring the schema to ``revision`` (the newest by default); returns (before, after).
+
+    Every process runs this when it starts, so the first command that needs the database
+    creates or migrates it. Processes starting together queue for a lock (PostgreSQL's advisory
+    lock, SQLite's write lock) and those that come second find the work done. A database made
+    before migrations existed is taken over if its schema already matches the models."""
+    head = head_revision()
+    if revision == "head":
+        with engine.connect() as connection:
+            if current_revision(connection) == head:
+                return head, head
     with writing(), engine.begin() as connection:
-        SQLModel.metadata.create_all(connection)
+        if connection.dialect.name == "postgresql":
+            connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({MIGRATION_LOCK})")
+        before = current_revision(connection)
+        if before is None and inspect(connection).has_table("appeal"):
+            differences = schema_differences(connection)
+            if differences:
+                raise RuntimeError(
+                    "This database was made before Casework had migrations and its tables differ from "
+                    f"the current ones ({len(differences)} differences, first: {differences[0]}). "
+                    "Start from a new database (for the embedded default, delete instance/casework.db)."
+                )
+            command.stamp(_with_connection(connection), "head")
+            return None, head
+        if revision != "head" or before != head:
+            command.upgrade(_with_connection(connection), revision)
+        return before, current_revision(connection)
+
+
+def downgrade(engine: Engine, revision: str) -> tuple[str | None, str | None]:
+    """Take the schema back to ``revision`` ("base": no tables); returns (before, after)."""
+    with writing(), engine.begin() as connection:
+        if connection.dialect.name == "postgresql":
+            connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({MIGRATION_LOCK})")
+        before = current_revision(connection)
+        command.downgrade(_with_connection(connection), revision)
+        return before, current_revision(connection)
+
+
+def _with_connection(connection: Connection) -> Config:
+    config = alembic_config()
+    config.attributes["connection"] = connection
+    return config
+
+
+def seed_reference_data(engine: Engine) -> None:
+    """The reference data every installation starts with (the default tribunal), once."""
     with writing(), Session(engine) as session:
         for tribunal in models.DEFAULT_TRIBUNALS:
             if session.get(models.Tribunal, tribunal["code"]) is None:
@@ -96,7 +172,8 @@ class Database:
     def init_app(self, app: Flask) -> None:
         engine = make_engine(database_url(app))
         app.extensions["casework.db"] = engine
-        create_schema(engine)
+        upgrade(engine)
+        seed_reference_data(engine)
         app.before_request(_mark_writing_request)
         app.teardown_request(_unmark_writing_request)
         app.teardown_appcontext(self._close_session)

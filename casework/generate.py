@@ -50,6 +50,7 @@ from casework.deadlines import calendar, schedule
 from casework.events import GENESIS
 from casework.i18n import LANGUAGES
 from casework.models import Tribunal, User
+from casework.referrals import BEFORE_TRIBUNAL
 from workflows import appeal as workflow
 
 DAY = 86400
@@ -246,6 +247,7 @@ class History:
     hearing_at: int | None = None
     hearing_mode: str | None = None
     tribunal_code: str | None = None
+    referred_at: int | None = None
     officer: tuple[int, str] | None = None
     mediator_id: int | None = None
     overdue_since: int | None = None
@@ -410,6 +412,10 @@ class History:
         if outcome is not None:
             self.outcome, self.closed_at = outcome, at
         self._effect(action, data, at, actor_id)
+        if self.state == "escalated" and from_state != "escalated":
+            self.referred_at = at  # as operations keeps it: the escalation before the tribunal
+        elif self.state not in BEFORE_TRIBUNAL:
+            self.referred_at = None
         payload = {k: iso(v) if k == "hearing_at" else v for k, v in data.items()}
         self.events.append((action, from_state, self.state, actor, role, at, payload))
         self.at = at
@@ -546,12 +552,13 @@ TABLES = {
     "personalid": ("id", "claimant_id", "country", "scheme", "value"),
     "appeal": ("id", "reference", "version", "claimant_id", "access_code_hash", "benefit", "decision_country",
                "decision_institution_id", "decision_reference", "decision_date", "notified_on", "grounds",
-               "receiving_country", "handling_country", "handling_institution_id", "tribunal_code", "lodged_at",
+               "receiving_country", "handling_country", "handling_institution_id", "tribunal_code", "referred_at", "lodged_at",
                "filing_deadline", "filed_in_time", "late_filing_reason", "state", "outcome", "review_outcome",
                "mediation_extended", "hearing_at", "hearing_mode", "assigned_officer_id", "mediator_id",
                "next_due_at", "overdue_since", "last_event_seq", "last_event_hash", "last_event_at", "created_at",
                "updated_at", "closed_at"),
     "appeal_country": ("appeal_id", "country", "relation"),
+    "queue_entry": ("appeal_id", "country", "next_due_at", "state"),
     "event": ("id", "appeal_id", "seq", "action", "from_state", "to_state", "actor", "actor_role", "occurred_at",
               "recorded_at", "payload", "hash", "prev_hash"),
     "deadline": ("id", "appeal_id", "kind", "parent_id", "status", "due_at", "due_on", "timezone", "jurisdiction",
@@ -830,12 +837,15 @@ class Generator:
                                      stored(row.fired_at), stored(row.ended_at), 0))
         last_at = h.events[-1][5]
         next_due = h.next_due_at()
+        rows["queue_entry"].extend((appeal_id, country, stored(next_due), h.state)
+                                   for country in sorted({country for country, _relation in relations}))
         rows["appeal"].append((
             appeal_id, reference, h.version, claimant_id, self.code_hash, h.benefit, h.decision_country,
             self.ctx.institutions[h.decision_country], f"{h.decision_country}-{decided.year}-{rng.randrange(10**5, 10**6)}",
             decided.isoformat(), decided.isoformat(),
             demo.GROUNDS[h.benefit].format(other=other), h.receiving_country, h.handling_country,
-            self.ctx.institutions[h.handling_country], h.tribunal_code, stored(h.lodged_at), filing.isoformat(),
+            self.ctx.institutions[h.handling_country], h.tribunal_code, stored(h.referred_at), stored(h.lodged_at),
+            filing.isoformat(),
             h.filed_in_time, h.late_filing_reason, h.state, h.outcome, h.review_outcome, h.mediation_extended,
             stored(h.hearing_at), h.hearing_mode, h.officer[0] if h.officer else None, h.mediator_id,
             stored(next_due), stored(h.overdue_since), len(h.events), prev, stored(last_at), stored(h.lodged_at),

@@ -14,13 +14,14 @@ from flask import current_app
 from flask_babel import gettext as _
 from sqlmodel import Session, select
 
-from casework import notices
+from casework import notices, queue
 from casework.access import Actor, hash_access_code, new_access_code
 from casework.clock import now
 from casework.deadlines import calendar, schedule
 from casework.errors import ValidationFailed, VersionConflict
 from casework.events import append_event
 from casework.models import Appeal, AppealCountry, Claimant, Event, Institution, PersonalId, Tribunal, User
+from casework.referrals import BEFORE_TRIBUNAL
 from workflows import appeal as workflow
 
 log = logging.getLogger(__name__)
@@ -162,6 +163,7 @@ def lodge_appeal(session: Session, data: dict, actor: Actor, config: dict) -> tu
     deadlines = schedule.Deadlines(session, appeal)
     deadlines.start("forwarding" if receiving_country != decision_country else "admissibility", lodged_at)
     notices.for_event(session, appeal, event, deadlines.pending())
+    queue.sync(session, appeal)
     return appeal, access_code
 
 
@@ -271,6 +273,17 @@ def _stage_change(deadlines, appeal, data, at, config):
     _enter_stage(deadlines, appeal, at, config)
 
 
+def _keep_referral(appeal: Appeal, from_state: str, at: datetime) -> None:
+    """Stamp the escalation that brings an appeal before its tribunal (the step's own time, as its
+    event records it) and clear it when the appeal leaves the tribunal (judged, remitted,
+    withdrawn): the tribunal's referrals are read in this order from an index, and an appeal no
+    longer before it is not in that index range at all."""
+    if appeal.state == "escalated" and from_state != "escalated":
+        appeal.referred_at = at
+    elif appeal.state not in BEFORE_TRIBUNAL:
+        appeal.referred_at = None
+
+
 EFFECTS: dict[str, Effect] = {
     "forward": _forward,
     "admit": _admit,
@@ -341,6 +354,7 @@ def perform_action(
         appeal.outcome = outcome
         appeal.closed_at = at
     EFFECTS[action](deadlines, appeal, data, at, config)
+    _keep_referral(appeal, from_state, at)
     event = append_event(
         session,
         appeal,
@@ -355,4 +369,5 @@ def perform_action(
     )
     appeal.updated_at = moment
     notices.for_event(session, appeal, event, deadlines.pending())
+    queue.sync(session, appeal)
     return event

@@ -9,25 +9,15 @@ import json
 from datetime import datetime
 
 from flask_babel import gettext as _
-from sqlalchemy import and_, func, or_
+from sqlalchemy import and_, func, or_, tuple_
 from sqlmodel import Session, select
 
 from casework.errors import ValidationFailed
-from casework.models import Appeal, Deadline, Event
+from casework.models import Appeal, Deadline
 
 # Before the tribunal: referred and waiting for acknowledgement, or acknowledged. A remitted
 # appeal is back with the institution and leaves the list until it is escalated again.
 BEFORE_TRIBUNAL = ("escalated", "before_tribunal")
-
-
-def escalated_at():
-    """When the appeal last reached the tribunal: its latest escalation in the history."""
-    return (
-        select(func.max(Event.occurred_at))
-        .where(Event.appeal_id == Appeal.id, Event.to_state == "escalated", Event.from_state != "escalated")
-        .correlate(Appeal)
-        .scalar_subquery()
-    )
 
 
 def decode_cursor(value: str | None) -> tuple[datetime, int] | None:
@@ -51,17 +41,16 @@ def encode_cursor(escalated: datetime, appeal_id: int) -> str:
 
 def page(session: Session, tribunal_code: str, after: tuple[datetime, int] | None, limit: int) -> list:
     """``(id, escalated_at)`` of the referrals after the cursor, one more than a page so that the
-    caller knows whether another follows."""
-    listed = (
-        select(Appeal.id.label("id"), escalated_at().label("escalated_at"))
-        .where(Appeal.tribunal_code == tribunal_code, Appeal.state.in_(BEFORE_TRIBUNAL))
-        .subquery()
-    )
-    query = select(listed.c.id, listed.c.escalated_at)
+    caller knows whether another follows. ``referred_at`` (set by the escalation, cleared when the
+    appeal leaves the tribunal) is read in order from ``ix_appeal_referrals``: a page costs a page,
+    however many referrals the tribunal has had."""
+    query = select(Appeal.id.label("id"), Appeal.referred_at.label("escalated_at")).where(
+        Appeal.tribunal_code == tribunal_code, Appeal.referred_at.is_not(None), Appeal.state.in_(BEFORE_TRIBUNAL))
     if after is not None:
-        query = query.where(or_(listed.c.escalated_at > after[0],
-                                and_(listed.c.escalated_at == after[0], listed.c.id > after[1])))
-    return list(session.exec(query.order_by(listed.c.escalated_at, listed.c.id).limit(limit + 1)))
+        # A row-value comparison (its values bound with the columns' types), which both databases
+        # read as one range of the index.
+        query = query.where(tuple_(Appeal.referred_at, Appeal.id) > (after[0], after[1]))
+    return list(session.exec(query.order_by(Appeal.referred_at, Appeal.id).limit(limit + 1)))
 
 
 def next_deadline(rows: list[Deadline]) -> Deadline | None:

@@ -4,13 +4,14 @@ CASEWORK_TEST_DATABASE_URL is set), a client, and factories for staff and appeal
 from __future__ import annotations
 
 import os
+import shutil
 
 import pytest
 from sqlalchemy import text
 from sqlmodel import SQLModel
 
 from casework import create_app
-from casework.db import create_schema, make_engine
+from casework.db import make_engine, seed_reference_data, upgrade
 from tests.factories import Factory
 
 PG_URL = os.environ.get("CASEWORK_TEST_DATABASE_URL")
@@ -21,28 +22,40 @@ _fresh_schema = False
 
 
 def _reset_postgres(url: str) -> None:
-    """Empty every table; the first time in a run, rebuild the schema from the models (the
-    database outlives test runs, and may hold the tables of an older checkout)."""
+    """Empty every table; the first time in a run, build the schema again through the migrations
+    (the database outlives test runs, and may hold the tables of an older checkout)."""
     global _fresh_schema
     engine = make_engine(url)
     if not _fresh_schema:
         with engine.begin() as conn:
             conn.execute(text("DROP SCHEMA public CASCADE"))
             conn.execute(text("CREATE SCHEMA public"))
+        upgrade(engine)
         _fresh_schema = True
-    create_schema(engine)
     tables = ", ".join(f'"{t.name}"' for t in SQLModel.metadata.sorted_tables)
     with engine.begin() as conn:
         conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
-    create_schema(engine)
+    seed_reference_data(engine)
     engine.dispose()
 
 
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory):
+    """A SQLite database migrated to the newest revision once per run; each test gets a copy."""
+    path = tmp_path_factory.mktemp("template") / "casework.db"
+    engine = make_engine(f"sqlite:///{path}")
+    upgrade(engine)
+    seed_reference_data(engine)
+    engine.dispose()
+    return path
+
+
 @pytest.fixture(params=DATABASES)
-def database_url(request, tmp_path):
+def database_url(request, tmp_path, sqlite_template):
     if request.param == "postgresql":
         _reset_postgres(PG_URL)
         return PG_URL
+    shutil.copy(sqlite_template, tmp_path / "casework.db")
     return f"sqlite:///{tmp_path / 'casework.db'}"
 
 

@@ -10,6 +10,7 @@ from casework.models.appeals import (  # noqa: F401
     Document,
     Event,
     Notice,
+    QueueEntry,
 )
 from casework.models.people import STAFF_ROLES, ApiToken, Claimant, PersonalId, User  # noqa: F401
 from casework.models.reference import DEFAULT_TRIBUNALS, Institution, Tribunal  # noqa: F401

@@ -42,6 +42,19 @@ class Appeal(SQLModel, table=True):
         CheckConstraint(f"benefit IN ({_in(BENEFITS)})", name="appeal_benefit_known"),
         Index("ix_appeal_queue", "next_due_at", "id"),
         Index("ix_appeal_handling_queue", "handling_country", "next_due_at", "id"),
+        # A tribunal's work queue (GET /api/v1/appeals as a tribunal clerk): its appeals nearest
+        # deadline first, one index walk instead of sorting every appeal ever referred to it. It
+        # (like the next) leads with tribunal_code, so that column needs no index of its own.
+        Index("ix_appeal_tribunal_queue", "tribunal_code", "next_due_at", "id"),
+        # A tribunal's referrals (casework/referrals.py: the API's list and the inbox page), longest
+        # waiting first: only appeals before the tribunal have ``referred_at``, so a page is one
+        # walk of the tribunal's open referrals in order, never a sort of its whole history.
+        Index("ix_appeal_referrals", "tribunal_code", "referred_at", "id"),
+        # A mediator's lists (casework/web/mediator.py, queue.page for a mediator): the unassigned
+        # mediations of their country are one exact lookup, not a read of every appeal the
+        # country handles. Leading with state, it also takes the place of an index on state alone
+        # (the counts by state of the referrals inbox and the mediators' list).
+        Index("ix_appeal_mediation_pool", "state", "handling_country", "mediator_id"),
         # Published metrics (casework/metrics.py): appeals closed in a period, those still open at
         # its end, and those lodged in it, with every column the figures and filters read, so
         # none of them touches the table.
@@ -71,14 +84,17 @@ class Appeal(SQLModel, table=True):
     receiving_country: str = Field(max_length=2)
     handling_country: str = Field(max_length=2, index=True)
     handling_institution_id: int = Field(foreign_key="institution.id")
-    tribunal_code: Optional[str] = Field(default=None, foreign_key="tribunal.code", index=True)
+    tribunal_code: Optional[str] = Field(default=None, foreign_key="tribunal.code")
+    # When the appeal reached the tribunal it is now before (its latest escalation); None while it
+    # is not before one. Kept by operations.perform_action; the order of the tribunal's referrals.
+    referred_at: Optional[datetime] = Field(default=None, sa_type=UTCDateTime)
 
     lodged_at: datetime = Field(sa_type=UTCDateTime)
     filing_deadline: date
     filed_in_time: bool
     late_filing_reason: Optional[str] = Field(default=None, sa_type=Text)
 
-    state: str = Field(default="lodged", max_length=30, index=True)
+    state: str = Field(default="lodged", max_length=30)
     outcome: Optional[str] = Field(default=None, max_length=30)
     review_outcome: Optional[str] = Field(default=None, max_length=30)
     mediation_extended: bool = False
@@ -144,6 +160,25 @@ class AppealCountry(SQLModel, table=True):
     relation: str = Field(max_length=12, primary_key=True)  # deciding, receiving, handling, involved
 
     appeal: Optional[Appeal] = Relationship(back_populates="countries")
+
+
+class QueueEntry(SQLModel, table=True):
+    """An appeal in the queue of one country's officers: one row per country taking part, with
+    the appeal's nearest pending deadline and stage copied from it (kept by ``queue.sync`` in the
+    same transaction as every change). A page of a country's queue is then one walk of
+    ``ix_queue_entry_due`` and its counts per stage one range of ``ix_queue_entry_state``, where
+    going through ``appeal_country`` would sort every appeal the country ever took part in."""
+
+    __tablename__ = "queue_entry"
+    __table_args__ = (
+        Index("ix_queue_entry_due", "country", "next_due_at", "appeal_id"),
+        Index("ix_queue_entry_state", "country", "state"),
+    )
+
+    appeal_id: int = Field(foreign_key="appeal.id", primary_key=True)
+    country: str = Field(max_length=2, primary_key=True)
+    next_due_at: Optional[datetime] = Field(default=None, sa_type=UTCDateTime)
+    state: str = Field(max_length=30)
 
 
 class Event(SQLModel, table=True):

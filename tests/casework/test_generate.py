@@ -93,6 +93,9 @@ def _histories_follow_the_state_machine_and_their_chains_verify(app, generated):
             assert (appeal.outcome is not None) == (state == "closed")
             assert appeal.closed_at == (events[-1].occurred_at if state == "closed" else None)
             assert appeal.reference == f"CW-{appeal.lodged_at.year}-{appeal.id:06d}"
+            escalations = [e.occurred_at for e in events if e.to_state == "escalated" and e.from_state != "escalated"]
+            before = appeal.state in ("escalated", "before_tribunal")
+            assert appeal.referred_at == (escalations[-1] if before else None), appeal.reference
 
 
 def _pending_deadlines_match_the_current_stage(app, generated):

@@ -16,7 +16,7 @@ from casework.access import SYSTEM
 from casework.clock import now
 from casework.db import db, writing
 from casework.events import verify_chain
-from casework.models import Appeal, Event
+from casework.models import Appeal, Event, QueueEntry
 from tests.factories import Factory
 from tests.casework.test_operations import VALID_INPUT
 from workflows import appeal as w
@@ -121,6 +121,10 @@ class AppealLifecycle(RuleBasedStateMachine):
             assert appeal.version == self.versions[-1]
             if appeal.state == "closed":
                 assert w.allowed_actions("closed", "officer") == []
+            # Each country taking part has the appeal in its officers' queue, as it stands now.
+            entries = db.session.exec(select(QueueEntry).where(QueueEntry.appeal_id == appeal.id)).all()
+            assert sorted(e.country for e in entries) == sorted(appeal.country_codes)
+            assert all((e.next_due_at, e.state) == (appeal.next_due_at, appeal.state) for e in entries)
 
 
 AppealLifecycle.TestCase.settings = settings(

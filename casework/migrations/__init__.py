@@ -1,0 +1,1 @@
+"""Alembic migrations of the whole schema (``flask --app casework db ...``); see ``casework.db``."""
