@@ -247,3 +247,23 @@ def _payloads_are_what_the_api_records(app, generated):
                 assert event.payload["hearing_at"] > event.occurred_at.isoformat()
                 continue
             ActionRequest.model_validate(body)
+
+
+def test_a_bulk_load_builds_its_indexes_again(app, monkeypatch):
+    """Without its indexes while it loads, and with all of them after, even when a batch fails."""
+    from casework.db import schema_differences
+
+    monkeypatch.setattr(generate, "BULK_LOAD", 10)
+    with time_machine.travel(NOW, tick=False), app.app_context():
+        assert generate.generate(30, seed=4, access_code=CODE, processes=1, batch_size=10).appeals == 30
+        with db.engine.connect() as connection:
+            assert schema_differences(connection) == []
+
+        def fail(*_args):
+            raise RuntimeError("the disk is full")
+
+        monkeypatch.setattr(generate.Generator, "_write", fail)
+        with pytest.raises(RuntimeError, match="disk is full"):
+            generate.generate(40, seed=5, access_code=CODE, processes=1, batch_size=10)
+        with db.engine.connect() as connection:
+            assert schema_differences(connection) == []
