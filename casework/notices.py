@@ -131,6 +131,11 @@ def _catalog(language: str) -> _Catalog:
         )
 
 
+def catalog_for(language: str) -> _Catalog:
+    """A language's translations and labels (English for a language Casework does not have)."""
+    return _catalog(language if language in LANGUAGES else "en")
+
+
 class _Writer:
     """Builds the parts of one notice for one recipient: every text in their language, every date
     in their language and timezone."""

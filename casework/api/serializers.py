@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from flask_babel import force_locale
 from sqlmodel import Session, select
 
 from casework import notices, operations
@@ -10,9 +9,6 @@ from casework.access import can_act
 from casework.clock import isoformat, now
 from casework.deadlines import schedule
 from casework.documents import document_json, documents_of
-from casework.i18n import (
-    ACTION_LABELS, BENEFIT_LABELS, CLAIMANT_DEADLINE_LABELS, CLAIMANT_STATE_LABELS, NEXT_STEPS, OUTCOME_LABELS,
-)
 from casework.models import Appeal, Deadline, Document, Event, Notice, User
 
 
@@ -132,37 +128,44 @@ def notice_json(notice: Notice, *, staff: bool = True) -> dict:
 
 # What a claimant's timeline shows: the steps, never who did them or what officers wrote.
 def status_json(session: Session, appeal: Appeal, language: str) -> dict:
-    """The claimant's view, in ``language``: no internal notes, no other person's data."""
-    events = session.exec(select(Event).where(Event.appeal_id == appeal.id).order_by(Event.seq)).all()
-    pending = [row for row in schedule.listed(session, appeal) if row.status in ("pending", "paused")]
+    """The claimant's view, in ``language``: no internal notes, no other person's data.
+
+    The busiest request of all (claimants check often): three narrow statements, and labels
+    from the language's catalogue looked up once per process (``notices._catalog``)."""
+    labels = notices.catalog_for(language).labels
+    steps = session.exec(
+        select(Event.occurred_at, Event.action)
+        .where(Event.appeal_id == appeal.id, Event.action != "assign").order_by(Event.seq)
+    ).all()
+    pending = list(session.exec(
+        select(Deadline)
+        .where(Deadline.appeal_id == appeal.id, Deadline.kind.in_(schedule.PUBLIC_KINDS),
+               Deadline.status.in_(schedule.OPEN_STATUSES))
+        .order_by(Deadline.id)
+    ))
     received = session.exec(
         select(Notice).where(Notice.appeal_id == appeal.id, Notice.recipient_role == "claimant").order_by(Notice.id)
     ).all()
-    with force_locale(language):
-        guidance = notices.claimant_guidance(appeal, pending, language)
-        return {
-            "reference": appeal.reference,
-            "version": appeal.version,
-            "state": appeal.state,
-            "outcome": appeal.outcome,
-            "outcome_label": str(OUTCOME_LABELS[appeal.outcome]) if appeal.outcome else None,
-            "benefit": appeal.benefit,
-            "benefit_label": str(BENEFIT_LABELS[appeal.benefit]),
-            "stage": str(CLAIMANT_STATE_LABELS[appeal.state]),
-            "next_step": str(NEXT_STEPS["hearing_set" if appeal.state == "before_tribunal" and appeal.hearing_at
-                                         else appeal.state]),
-            "meaning": guidance["meaning"],
-            "what_you_can_do": guidance["what_you_can_do"],
-            "deadlines": [
-                {"kind": row.kind, "due_on": row.due_on.isoformat(), "label": str(CLAIMANT_DEADLINE_LABELS[row.kind])}
-                for row in pending
-            ],
-            "timeline": [
-                {"at": isoformat(event.occurred_at), "label": str(ACTION_LABELS.get(event.action, event.action))}
-                for event in events
-                if event.action != "assign"
-            ],
-            "notices": [notice_json(notice, staff=False) for notice in received],
-            "allowed_actions": operations.allowed_actions(appeal, "claimant"),
-            "language": language,
-        }
+    guidance = notices.claimant_guidance(appeal, pending, language)
+    return {
+        "reference": appeal.reference,
+        "version": appeal.version,
+        "state": appeal.state,
+        "outcome": appeal.outcome,
+        "outcome_label": labels["outcome"][appeal.outcome] if appeal.outcome else None,
+        "benefit": appeal.benefit,
+        "benefit_label": labels["benefit"][appeal.benefit],
+        "stage": labels["claimant_state"][appeal.state],
+        "next_step": labels["next"]["hearing_set" if appeal.state == "before_tribunal" and appeal.hearing_at
+                                    else appeal.state],
+        "meaning": guidance["meaning"],
+        "what_you_can_do": guidance["what_you_can_do"],
+        "deadlines": [
+            {"kind": row.kind, "due_on": row.due_on.isoformat(), "label": labels["claimant_deadline"][row.kind]}
+            for row in pending
+        ],
+        "timeline": [{"at": isoformat(at), "label": labels["action"].get(action, action)} for at, action in steps],
+        "notices": [notice_json(notice, staff=False) for notice in received],
+        "allowed_actions": operations.allowed_actions(appeal, "claimant"),
+        "language": language,
+    }
