@@ -29,6 +29,7 @@ casework/scheduler.py), started and supervised on its own.
 
 from __future__ import annotations
 
+import gc
 import multiprocessing
 import os
 
@@ -90,8 +91,9 @@ max_requests_jitter = max_requests // 10
 preload_app = False
 
 # The worker heartbeat is a file touched continuously; on a disk-backed /tmp that can block.
-if os.path.isdir("/dev/shm"):
-    worker_tmp_dir = "/dev/shm"
+# (bandit B108: gunicorn creates its heartbeat files there with mkstemp, private to the user.)
+if os.path.isdir("/dev/shm"):  # nosec B108
+    worker_tmp_dir = "/dev/shm"  # nosec B108
 
 # gunicorn (25.1+) opens a control socket for ``gunicornc`` at one fixed path per user by
 # default, which two servers on one host would both claim; it is opened only where asked for.
@@ -128,6 +130,14 @@ def on_starting(server):
     server.log.info("Casework web server: %d workers × %d threads (%s); the scheduler runs separately "
                     "(flask --app casework scheduler)", server.cfg.workers, server.cfg.threads,
                     server.cfg.worker_class_str)
+
+
+def post_worker_init(worker):
+    # The app is built: everything made so far lives as long as the worker. Moving it out of
+    # the garbage collector's generations spares every full collection a walk over it (at one
+    # million appeals, collections of ~0.1 s were most of the officer queue's p99).
+    gc.collect()
+    gc.freeze()
 
 
 def post_fork(server, worker):
