@@ -43,12 +43,15 @@ def create_app(test_config: dict | None = None) -> Flask:
     os.makedirs(app.instance_path, exist_ok=True)
     _ensure_secret_key(app)
 
-    from casework import api, cli, errors, i18n, web
+    from casework import api, cli, errors, i18n, logs, ratelimits, security, web
     from casework.db import db
 
+    logs.init_app(app)
+    security.init_app(app)
     errors.init_app(app)
     db.init_app(app)
     i18n.init_app(app)
+    ratelimits.init_app(app)
     api.init_app(app)
     web.init_app(app)
     cli.init_app(app)

@@ -14,12 +14,15 @@ import hmac
 import re
 import secrets
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from flask import current_app, g, request
 from flask_babel import gettext as _, lazy_gettext
 from sqlalchemy import and_, false, or_
+from sqlalchemy.orm import lazyload
 from sqlalchemy.sql import ColumnElement
 
+from casework import ratelimits
 from casework.clock import now
 from casework.db import db
 from casework.errors import Forbidden, NotFound, Unauthorized
@@ -73,11 +76,26 @@ def hash_api_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def issue_api_token(session: Session, user: User) -> str:
-    """Record a new token for ``user`` in ``session``; the caller commits. Only its hash is kept."""
+def token_expiry(days: int | None = None, moment: datetime | None = None) -> datetime | None:
+    """When a token issued now stops working: after ``days``, by default ``API_TOKEN_DAYS``
+    (None or 0 there: never). A token that lives for ever stays good wherever it leaked to."""
+    if days is None:
+        days = current_app.config.get("API_TOKEN_DAYS")
+    return (moment or now()) + timedelta(days=days) if days else None
+
+
+def issue_api_token(session: Session, user: User, days: int | None = None) -> str:
+    """Record a new token for ``user`` in ``session``, expiring after ``days`` (by default
+    ``API_TOKEN_DAYS``); the caller commits. Only its hash is kept."""
     token = new_api_token()
-    session.add(ApiToken(user_id=user.id, token_hash=hash_api_token(token)))
+    session.add(ApiToken(user_id=user.id, token_hash=hash_api_token(token), expires_at=token_expiry(days)))
     return token
+
+
+def usable_token(moment: datetime) -> ColumnElement:
+    """SQL condition: the token is neither revoked nor expired at ``moment`` (its user may still
+    be deactivated: that is ``User.active``)."""
+    return and_(ApiToken.revoked_at.is_(None), or_(ApiToken.expires_at.is_(None), ApiToken.expires_at > moment))
 
 
 def new_staff(session: Session, email: str, role: str, password: str | None, country: str | None = None,
@@ -94,7 +112,9 @@ def new_staff(session: Session, email: str, role: str, password: str | None, cou
 # --- authentication --------------------------------------------------------------------------
 
 def current_staff(required: bool = True) -> User | None:
-    """The staff user of a bearer token; 401 when it is missing or not valid."""
+    """The staff user of a bearer token; 401 when it is missing or not valid. A revoked or
+    expired token, or one of a deactivated user, gets the same 401 as a token never issued:
+    the answer tells someone holding an old token nothing about it."""
     if "staff_user" in g:
         return g.staff_user
     header = request.headers.get("Authorization", "")
@@ -103,16 +123,12 @@ def current_staff(required: bool = True) -> User | None:
         if required:
             raise Unauthorized(_("A bearer token is required (Authorization: Bearer <token>)."))
         return None
-    row = db.session.exec(
-        select(ApiToken, User)
-        .join(User, User.id == ApiToken.user_id)
-        .where(ApiToken.token_hash == hash_api_token(token.strip()))
+    user = db.session.exec(
+        select(User)
+        .join(ApiToken, ApiToken.user_id == User.id)
+        .where(ApiToken.token_hash == hash_api_token(token.strip()), usable_token(now()), User.active)
     ).first()
-    if row is None:
-        raise Unauthorized(_("The token is not valid."))
-    api_token, user = row
-    moment = now()
-    if api_token.revoked_at is not None or (api_token.expires_at and api_token.expires_at <= moment) or not user.active:
+    if user is None:
         raise Unauthorized(_("The token is not valid."))
     g.staff_user = user
     return user
@@ -120,13 +136,16 @@ def current_staff(required: bool = True) -> User | None:
 
 def claimant_appeal(reference: str, code: str | None, *, lock: bool = False) -> Appeal:
     """The appeal a reference and access code open. An unknown reference and a wrong code get
-    the same 404, after the same work, so neither reveals that the other was right."""
+    the same 404, after the same work, so neither reveals that the other was right; both count
+    as a failed guess, and after too many the answer is 429 whatever the code (ratelimits.py)."""
     if not code:
         raise Unauthorized(ACCESS_CODE_REQUIRED)
+    ratelimits.ACCESS_CODES.check(reference)
     given = hash_access_code(code)
     appeal = find_appeal(reference, lock=lock)
     stored = appeal.access_code_hash if appeal is not None else "0" * 64
     if not hmac.compare_digest(given, stored) or appeal is None:
+        ratelimits.ACCESS_CODES.failed(reference)
         raise NotFound(_("No appeal matches this reference and access code."))
     return appeal
 
@@ -139,7 +158,9 @@ def find_appeal(reference: str, *, lock: bool = False) -> Appeal | None:
     wait for this transaction and then see the new version, instead of colliding half-way."""
     if not REFERENCE.fullmatch(reference):
         return None  # not a reference Casework issues: nothing to look up
-    query = select(Appeal).where(Appeal.reference == reference)
+    # The countries are loaded when something reads them (acting, a staff view), not for the
+    # claimant's status, the busiest request.
+    query = select(Appeal).where(Appeal.reference == reference).options(lazyload(Appeal.countries))
     if lock:
         query = query.with_for_update(of=Appeal)
     return db.session.exec(query).unique().first()

@@ -5,8 +5,16 @@ and how mediation ended, every document by its SHA-256), signed by this installa
 The tribunal may sit in another country and run its own case system, so the bundle proves
 itself: the Ed25519 signature (``casework.signing``) covers the RFC 8785 canonical JSON of
 ``bundle``, which any JCS library reproduces; each document's bytes match the hash in it; the
-events carry the appeal's hash chain. ``format`` names the shape, ``casework-bundle/1``: it
-changes only by adding a new format, never in place.
+events carry the appeal's hash chain, each with every field its hash is computed from
+(``casework.events`` defines the content). ``format`` names the shape: it changes only by adding
+a new format, never in place.
+
+- ``casework-bundle/2`` (issued now): each event also carries ``personal_salt`` and
+  ``personal_digests``; its hash covers the digests of its personal values (actor, free text),
+  not the values, so a bundle of an appeal whose personal data was erased (salts and values
+  gone, digests kept) still verifies.
+- ``casework-bundle/1`` (issued before): events without them, hashed over every field as
+  recorded. ``bundle verify`` still accepts it.
 """
 
 from __future__ import annotations
@@ -33,7 +41,8 @@ from casework.documents import document_json, documents_of, path_for
 from casework.events import event_fields, verify_chain
 from casework.models import Appeal, Deadline, Event, Tribunal
 
-FORMAT = "casework-bundle/1"
+FORMAT = "casework-bundle/2"
+FORMATS = (FORMAT, "casework-bundle/1")  # the formats ``verify`` accepts
 BUNDLE_JSON = "bundle.json"
 DOCUMENTS_FOLDER = "documents/"
 _CHUNK = 64 * 1024
@@ -139,7 +148,8 @@ def _appeal(session: Session, appeal: Appeal, events: list[Event]) -> dict:
 
 
 def _event(event: Event) -> dict:
-    # Every field the chain's hashes cover (actor_role too), so the receiver can recompute them.
+    # Every field the chain's hashes are computed from (actor_role, the salt and the digests of the
+    # personal values too), so the receiver can recompute them.
     return {**event_fields(event), "hash": event.hash, "prev_hash": event.prev_hash}
 
 
@@ -209,8 +219,8 @@ def _events_for_chain(events: list[dict]) -> list[Event]:
 def verify(signed: dict, public_keys: dict[str, Ed25519PublicKey]) -> Verified:
     """Check a signed bundle: its signature against the published keys, then its hash chain."""
     bundle = signed.get("bundle") if isinstance(signed, dict) else None
-    if not isinstance(bundle, dict) or bundle.get("format") != FORMAT:
-        raise BundleInvalid(f"not a {FORMAT} document")
+    if not isinstance(bundle, dict) or bundle.get("format") not in FORMATS:
+        raise BundleInvalid(f"not a {' or '.join(FORMATS)} document")
     try:
         key_id = signing.check_signature(bundle, signed.get("signature"), public_keys)
     except signing.SignatureInvalid as error:

@@ -12,13 +12,16 @@ from flask import Flask, current_app
 from flask.cli import AppGroup
 from sqlmodel import select
 
-from casework.access import issue_api_token, new_staff
+from casework.access import hash_api_token, issue_api_token, new_staff
+from casework.access_review import access_cli, revoke_token, revoke_tokens_of, set_active
+from casework.clock import now
 from casework.countries import is_country
 from casework.db import db, writing
 from casework.events import verify_chain
 from casework.models import (
     NOTICE_STATUSES,
     STAFF_ROLES,
+    ApiToken,
     Appeal,
     Event,
     Notice,
@@ -57,18 +60,106 @@ def users_add(email, role, country, tribunal, password):
     click.echo(f"added {user.email} ({user.role}{', ' + country if country else ''}{', ' + tribunal if tribunal else ''})")
 
 
-@tokens_cli.command("issue")
-@click.argument("email")
-def tokens_issue(email):
-    """Issue an API token; it is printed as the last line and never shown again."""
+def _user(email: str) -> User:
     user = db.session.exec(select(User).where(User.email == email)).first()
     if user is None:
         raise click.UsageError(f"no user {email}")
+    return user
+
+
+def _set_active(email: str, active: bool) -> None:
     with writing():
-        token = issue_api_token(db.session, user)
+        user = _user(email)
+        changed = set_active(db.session, user, active, by="command line")
         db.session.commit()
-    click.echo(f"token for {email} ({user.role}); store it now, it is not shown again:")
+    if not changed:
+        click.echo(f"{email} was already {'active' if active else 'deactivated'}")
+    elif active:
+        click.echo(f"activated {email}: they can sign in, and their tokens that are not revoked or expired work again")
+    else:
+        click.echo(f"deactivated {email}: they cannot sign in and their tokens are refused; "
+                   "a browser session they have open ends at its next request")
+
+
+@users_cli.command("deactivate")
+@click.argument("email")
+def users_deactivate(email):
+    """Stop a user signing in or using API tokens (reversible with "users activate")."""
+    _set_active(email, False)
+
+
+@users_cli.command("activate")
+@click.argument("email")
+def users_activate(email):
+    """Let a deactivated user sign in and use their tokens again."""
+    _set_active(email, True)
+
+
+def _utc(moment) -> str:
+    return moment.strftime("%Y-%m-%d %H:%M UTC") if moment else "-"
+
+
+@tokens_cli.command("issue")
+@click.argument("email")
+@click.option("--days", type=click.IntRange(min=1), default=None,
+              help="Days until the token expires (default: API_TOKEN_DAYS, 90 unless configured).")
+def tokens_issue(email, days):
+    """Issue an API token; it is printed as the last line and never shown again."""
+    user = _user(email)
+    if not user.active:
+        raise click.UsageError(f"{email} is deactivated: activate the account first")
+    with writing():
+        token = issue_api_token(db.session, user, days)
+        db.session.commit()
+    row = db.session.exec(select(ApiToken).where(ApiToken.token_hash == hash_api_token(token))).one()
+    expiry = f"expires {_utc(row.expires_at)}" if row.expires_at else "never expires"
+    click.echo(f"token {row.id} for {email} ({user.role}), {expiry}; store it now, it is not shown again:")
     click.echo(token)
+
+
+@tokens_cli.command("list")
+@click.argument("email", required=False)
+def tokens_list(email):
+    """List tokens (all, or one user's): id, user, created, expires, revoked. Never the tokens."""
+    query = select(ApiToken, User.email).join(User, User.id == ApiToken.user_id)
+    if email:
+        query = query.where(ApiToken.user_id == _user(email).id)
+    rows = db.session.exec(query.order_by(ApiToken.id)).all()
+    moment = now()
+    click.echo(f"{'ID':>6}  {'USER':<32} {'CREATED':<20} {'EXPIRES':<20} {'REVOKED':<20} STATUS")
+    for token, user_email in rows:
+        if token.revoked_at is not None:
+            status = "revoked"
+        elif token.expires_at is not None and token.expires_at <= moment:
+            status = "expired"
+        else:
+            status = "active"
+        expires = _utc(token.expires_at) if token.expires_at else "never"
+        click.echo(f"{token.id:>6}  {user_email:<32} {_utc(token.created_at):<20} {expires:<20} "
+                   f"{_utc(token.revoked_at):<20} {status}")
+    click.echo(f"{len(rows)} token{'' if len(rows) == 1 else 's'}")
+
+
+@tokens_cli.command("revoke")
+@click.argument("token_id", metavar="ID", required=False, type=int)
+@click.option("--user", "email", help="Revoke every working token of this user instead.")
+def tokens_revoke(token_id, email):
+    """Revoke a token by its id (see "tokens list"), or every token of a user (--user EMAIL)."""
+    if (token_id is None) == (email is None):
+        raise click.UsageError("give a token ID or --user EMAIL (one of them)")
+    with writing():
+        if email:
+            count = revoke_tokens_of(db.session, _user(email), by="command line")
+            db.session.commit()
+            click.echo(f"revoked {count} token{'' if count == 1 else 's'} of {email}")
+            return
+        token = db.session.get(ApiToken, token_id)
+        if token is None:
+            raise click.UsageError(f"no token {token_id}")
+        changed = revoke_token(db.session, token, by="command line")
+        db.session.commit()
+    click.echo(f"revoked token {token_id}" if changed
+               else f"token {token_id} was already revoked on {_utc(token.revoked_at)}")
 
 
 @audit_cli.command("verify")
@@ -319,10 +410,11 @@ def db_revision(message):
 
 def init_app(app: Flask) -> None:
     from casework.bundle import bundle_cli
+    from casework.retention import retention_cli
     from casework.signing import keys_cli
     from casework.translate import translate_cli
 
     for group in (users_cli, tokens_cli, audit_cli, deadlines_cli, notices_cli, demo_cli, translate_cli, keys_cli,
-                  bundle_cli, db_cli):
+                  bundle_cli, db_cli, access_cli, retention_cli):
         app.cli.add_command(group)
     app.cli.add_command(scheduler_command)

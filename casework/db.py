@@ -40,12 +40,15 @@ def database_url(app: Flask) -> str:
 def make_engine(url: str) -> Engine:
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
+    # hide_parameters: a database error names the statement, never the values bound to it (names,
+    # e-mail addresses), so its message and traceback can go to the logs.
     if not url.startswith("sqlite"):
-        return create_engine(url, pool_pre_ping=True)
+        return create_engine(url, pool_pre_ping=True, hide_parameters=True)
     if url in ("sqlite://", "sqlite:///:memory:"):
         raise ValueError("Casework needs a SQLite file (several connections share it), not an in-memory database")
     # Pooled connections: opening one costs a file open and the PRAGMAs below on every transaction.
-    engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30}, pool_size=5, max_overflow=20)
+    engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30}, pool_size=5, max_overflow=20,
+                           hide_parameters=True)
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection, _record):

@@ -3,13 +3,16 @@ status codes API.md promises. Bad input is never a 500."""
 
 from __future__ import annotations
 
+import math
+
 from flask import Flask, jsonify, request
-from flask_babel import gettext as _, lazy_gettext
+from flask_babel import gettext as _, lazy_gettext, ngettext
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException
 
 from casework.i18n import ROLE_LABELS, STATE_LABELS
+from casework.logs import request_id
 from workflows import appeal as workflow
 
 
@@ -53,6 +56,18 @@ class NotFound(APIError):
 
 class Conflict(APIError):
     status, code = 409, "invalid_transition"
+
+
+class RateLimited(APIError):
+    """Too many attempts: the client waits ``retry_after`` seconds (sent as ``Retry-After``)."""
+
+    status, code = 429, "rate_limited"
+
+    def __init__(self, retry_after: float):
+        seconds = max(1, math.ceil(retry_after))
+        message = ngettext("Too many attempts. Try again in %(num)d minute.",
+                           "Too many attempts. Try again in %(num)d minutes.", math.ceil(seconds / 60))
+        super().__init__(message, headers={"Retry-After": str(seconds)})
 
 
 class VersionConflict(APIError):
@@ -115,6 +130,7 @@ _HTTP_CODES = {
     415: "unsupported_media_type",
     422: "validation_error",
     429: "rate_limited",
+    500: "internal_error",
 }
 
 
@@ -129,32 +145,47 @@ def _page(status: int, message: str):
     return problem(status, message)
 
 
+def api_error_response(error: APIError):
+    """An APIError as the API's JSON, or as a page for a browser, with its headers either way."""
+    if not wants_json():
+        page, status = _page(error.status, str(error.message))
+        return page, status, error.headers
+    return error_response(error.status, error.code, error.message, error.details, error.headers)
+
+
+def _server_error(status: int):
+    """A failure on our side says so and gives the request id to quote; never the exception,
+    SQL or data from the request (those go to the log, under the same id)."""
+    message = _("Something went wrong on our side. Try again later.")
+    if not wants_json():
+        return _page(status, message)
+    return error_response(status, _HTTP_CODES.get(status, "server_error"), message, {"request_id": request_id()})
+
+
 def init_app(app: Flask) -> None:
-    @app.errorhandler(APIError)
-    def _api_error(error: APIError):
-        if not wants_json():
-            return _page(error.status, str(error.message))
-        return error_response(error.status, error.code, error.message, error.details, error.headers)
+    app.register_error_handler(APIError, api_error_response)
 
     @app.errorhandler(workflow.WorkflowError)
     def _workflow_error(error: workflow.WorkflowError):
-        return _api_error(from_workflow(error))
+        return api_error_response(from_workflow(error))
 
     @app.errorhandler(StaleDataError)
     def _stale(_error):
-        return _api_error(VersionConflict())
+        return api_error_response(VersionConflict())
 
     @app.errorhandler(IntegrityError)
     def _integrity(error: IntegrityError):
         # Two steps recorded as the same event of one appeal: someone else acted first.
         if "uq_event_appeal_seq" in str(error.orig):
-            return _api_error(VersionConflict())
+            return api_error_response(VersionConflict())
         raise error
 
     @app.errorhandler(HTTPException)
     def _http_error(error: HTTPException):
         if error.code is None or error.code < 400:
             return error
+        if error.code >= 500:
+            return _server_error(error.code)
         if not wants_json():
             return _page(error.code, str(_HTTP_MESSAGES.get(error.code, error.description or error.name)))
         message = _HTTP_MESSAGES.get(error.code, error.description or error.name)

@@ -6,7 +6,8 @@ sweep's timers), and written with bulk inserts instead of through the operations
 take hours for a million appeals:
 
 * events that follow the state machine from ``lodge`` to the current state, with payloads as the
-  API records them and a hash chain that ``audit verify`` accepts;
+  API records them and a hash chain that ``audit verify`` accepts (personal values hashed apart
+  through salted digests, as ``casework.events`` defines the hashed content);
 * deadline rows as ``schedule.Deadlines`` keeps them: computed by ``calendar.compute_due`` with
   the real rule, reminders, pauses while information is awaited, extensions, hearing reminders,
   ended as met, missed or cancelled; a time limit that ran out before the next step fired its
@@ -50,7 +51,7 @@ from casework import demo, notices, operations
 from casework.access import hash_access_code, new_access_code
 from casework.db import db, writing
 from casework.deadlines import calendar, schedule
-from casework.events import GENESIS
+from casework.events import GENESIS, hashed_content, personal_digests
 from casework.i18n import LANGUAGES
 from casework.models import Tribunal, User
 from casework.referrals import BEFORE_TRIBUNAL
@@ -541,7 +542,8 @@ class History:
 # --- writing -----------------------------------------------------------------------------------
 
 def canonical(content: dict) -> bytes:
-    """RFC 8785 for the events written here: keys are ASCII and values are text, whole numbers,
+    """RFC 8785 for the events written here (their hashed content, ``events.hashed_content``, and
+    the personal values their digests cover): keys are ASCII and values are text, whole numbers,
     booleans and null (never floats), for which sorted compact JSON without ASCII escapes is the
     same bytes. ``tests/casework/test_generate.py`` holds it to the ``rfc8785`` package."""
     return json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
@@ -564,7 +566,7 @@ TABLES = {
     "appeal_country": ("appeal_id", "country", "relation"),
     "queue_entry": ("appeal_id", "country", "next_due_at", "state"),
     "event": ("id", "appeal_id", "seq", "action", "from_state", "to_state", "actor", "actor_role", "occurred_at",
-              "recorded_at", "payload", "hash", "prev_hash"),
+              "recorded_at", "payload", "hash", "prev_hash", "personal_salt", "personal_digests"),
     "deadline": ("id", "appeal_id", "kind", "parent_id", "status", "due_at", "due_on", "timezone", "jurisdiction",
                  "rule", "started_at", "paused_at", "fired_at", "ended_at", "attempts"),
     "notice": ("id", "appeal_id", "event_seq", "kind", "recipient_role", "recipient", "language", "subject", "body",
@@ -757,7 +759,9 @@ class Generator:
                 index.create(connection, checkfirst=True)
 
     def _bases(self, connection) -> dict[str, int]:
-        return {table: connection.exec_driver_sql(f"SELECT coalesce(max(id), 0) FROM {table}").scalar() for table in WITH_ID}
+        # Table names from the constant WITH_ID, never from input.
+        return {table: connection.exec_driver_sql(f"SELECT coalesce(max(id), 0) FROM {table}").scalar()  # nosec B608
+                for table in WITH_ID}
 
     def _write(self, connection, batch: Batch, bases: dict[str, int]) -> None:
         """One batch in one transaction. Appeal and claimant ids were given out when the run
@@ -776,11 +780,14 @@ class Generator:
                 offset = current.get(table) if table in LOCAL_IDS else None
                 marks = ", ".join(f"{self.mark} + {offset}" if offset is not None and column in ("id", "parent_id")
                                   else self.mark for column in columns)
-                connection.exec_driver_sql(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})", values)
+                # Table and column names from the constant TABLES, offsets integers read from the
+                # database, the values bound as parameters.
+                connection.exec_driver_sql(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})",  # nosec B608
+                                           values)
             if self.postgres:
-                for table in WITH_ID:
+                for table in WITH_ID:  # constant table names, never from input
                     connection.exec_driver_sql(
-                        f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))")
+                        f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))")  # nosec B608
 
     # -- in a worker --
     def batch(self, index: int, seed: int, count: int, first_appeal: int, first_claimant: int) -> Batch:
@@ -840,14 +847,19 @@ class Generator:
             payload = lodge_payload if payload is None else payload
             # Recorded when it happened, give or take the seconds a request takes.
             stamp = iso(at)
-            content = {"appeal": reference, "seq": seq, "action": action, "from_state": from_state,
-                       "to_state": to_state, "actor": actor, "actor_role": role, "occurred_at": stamp,
-                       "recorded_at": stamp, "payload": payload}
-            digest = event_hash(content, prev)
+            # Invented data: the salt comes from the appeal's seeded generator, so that the same
+            # seed makes the same appeals (real events draw theirs from ``secrets``).
+            salt = f"{h.rng.getrandbits(128):032x}"
+            digests = personal_digests(actor, payload, salt, canonical)
+            content = hashed_content(reference, seq=seq, action=action, from_state=from_state, to_state=to_state,
+                                     actor=actor, actor_role=role, occurred_at=stamp, recorded_at=stamp,
+                                     payload=payload, personal_digests=digests)
+            hashed = event_hash(content, prev)
             ids["event"] += 1
             rows["event"].append((ids["event"], appeal_id, seq, action, from_state, to_state, actor, role,
-                                  stored(at), stored(at), json.dumps(payload), digest, prev))
-            prev = digest
+                                  stored(at), stored(at), json.dumps(payload), hashed, prev, salt,
+                                  json.dumps(digests)))
+            prev = hashed
             if action not in notices.SILENT_ACTIONS:
                 subject, body = self.notices.claimant(reference, name, language, zone, action, at, to_state)
                 ids["notice"] += 1

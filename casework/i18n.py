@@ -167,6 +167,7 @@ ACTION_LABELS = {
     "information_timeout": lazy_pgettext("action", "Time for information ended: review continues"),
     "response_timeout": lazy_pgettext("action", "Time to answer ended: review decision final"),
     "mediation_timeout": lazy_pgettext("action", "Time for mediation ended: referred to the tribunal"),
+    "erase_personal_data": lazy_pgettext("action", "Personal data erased (retention period over)"),
 }
 
 # What a button that takes each action says.

@@ -1,11 +1,12 @@
 """The scheduler process: one APScheduler in its own process (never inside web workers) that
-runs the deadline sweep and the notice delivery every minute, and the daily checks.
+runs the deadline sweep and the notice delivery every minute, the daily audit of the event
+chains, and, after it, the daily erasure of personal data whose retention period has ended.
 
 The timers themselves are rows in the ``deadline`` table, not scheduler jobs: the job store is
 in memory and holds only these jobs, so nothing is lost or dropped when the process stops, and
 several scheduler processes can run at once, on one host or several: the sweep takes due rows
 with ``FOR UPDATE SKIP LOCKED`` and fires each exactly once, the deliverers claim notices the
-same way, and the daily audit runs in whichever process takes its advisory lock.
+same way, and each daily job runs in whichever process takes its advisory lock.
 """
 
 from __future__ import annotations
@@ -49,13 +50,15 @@ def delivery_job(app: Flask) -> None:
 
 
 DAILY_LOCK = 0x43617366  # PostgreSQL advisory lock: one scheduler runs the daily checks
+RETENTION_LOCK = 0x43617372  # ... and one the daily erasure
 
 
 @contextlib.contextmanager
 def only_one(engine, key: int):
     """True for the one scheduler process that holds ``key`` (PostgreSQL's advisory lock, on a
     connection kept for the job); several schedulers on one SQLite file are one machine's, and
-    the check is read-only, so there it always runs."""
+    the jobs are safe to run twice (the audit only reads; the erasure re-checks each appeal
+    inside its own write transaction), so there they always run."""
     if engine.dialect.name != "postgresql":
         yield True
         return
@@ -85,6 +88,23 @@ def daily_job(app: Flask) -> None:
         log.info("daily audit at %s: %d broken chains", now().isoformat(), broken)
 
 
+def retention_job(app: Flask) -> None:
+    """Erase the personal data of the appeals whose retention period has ended (casework/retention.py)."""
+    from casework import retention
+
+    with app.app_context(), only_one(db.engine, RETENTION_LOCK) as mine:
+        if not mine:
+            log.info("retention: another scheduler is running it")
+            return
+        if retention.retention_years() is None:
+            log.info("retention: switched off (RETENTION_YEARS is None)")
+            return
+        result = retention.erase()
+    for error in result.errors[:20]:
+        log.error("retention: %s", error)
+    log.info("retention: %s", result.summary())
+
+
 def build(app: Flask) -> BlockingScheduler:
     scheduler = BlockingScheduler(timezone="UTC")
     # misfire_grace_time=None: a run that came due while the process was busy or down still runs;
@@ -95,6 +115,9 @@ def build(app: Flask) -> BlockingScheduler:
     scheduler.add_job(delivery_job, IntervalTrigger(minutes=1), args=[app], id="notice-delivery",
                       next_run_time=now(), **options)
     scheduler.add_job(daily_job, CronTrigger(hour=2, minute=15), args=[app], id="daily-audit", **options)
+    # An hour after the audit, which it does not wait for: each appeal's chain is verified again
+    # right before its erasure, and a broken one is left as it is.
+    scheduler.add_job(retention_job, CronTrigger(hour=3, minute=15), args=[app], id="daily-retention", **options)
     return scheduler
 
 
@@ -102,7 +125,8 @@ def run(app: Flask) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     scheduler = build(app)
     signal.signal(signal.SIGTERM, lambda *_: scheduler.shutdown(wait=True))
-    log.info("scheduler started: deadline sweep and notice delivery every minute, daily audit at 02:15 UTC")
+    log.info("scheduler started: deadline sweep and notice delivery every minute, daily audit at 02:15 UTC, "
+             "erasure of personal data past retention at 03:15 UTC")
     try:
         scheduler.start()
     except (KeyboardInterrupt, SystemExit):

@@ -501,10 +501,16 @@ class BundleAppealOut(BaseModel):
 
 class BundleEventOut(EventOut):
     actor_role: str
+    personal_salt: Optional[str] = Field(
+        description="Salt of the personal digests (32 hex digits); null once the personal data was erased, "
+                    "and for events recorded before personal values were hashed apart.")
+    personal_digests: Optional[dict] = Field(
+        description='{"actor": digest, "payload": {key: digest}}: what the hash covers instead of the personal '
+                    "values (casework/events.py); null for events recorded before personal values were hashed apart.")
 
 
 class BundleOut(BaseModel):
-    format: Literal["casework-bundle/1"]
+    format: Literal["casework-bundle/2"]
     issued_at: str
     issuer: str
     appeal: BundleAppealOut

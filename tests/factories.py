@@ -136,7 +136,8 @@ class Factory:
             with self.app.app_context(), writing():
                 email = f"{role}.{(country or tribunal or 'x').lower()}.{next(_counter)}@example.org"
                 user = new_staff(db.session, email, role, None, country, tribunal)
-                token = issue_api_token(db.session, user)
+                # Tests move the clock by months and years: their staff's tokens outlive that.
+                token = issue_api_token(db.session, user, days=100 * 365)
                 db.session.commit()
                 self._staff[key] = Staff(user.id, email, role, country, token)
         return self._staff[key]

@@ -8,7 +8,7 @@ from flask_babel import gettext as _
 from spectree import Response
 from sqlmodel import select
 
-from casework import operations, queue, schemas
+from casework import operations, queue, ratelimits, schemas
 from casework.access import Actor, current_staff, load_visible, require_can_act
 from casework.api.blueprint import bp
 from casework.api.serializers import appeal_json, event_json, notice_json
@@ -19,11 +19,13 @@ from casework.documents import documents_for
 from casework.errors import Forbidden
 from casework.models import Event, Notice
 
-_ERRORS = {f"HTTP_{code}": schemas.ErrorOut for code in (400, 401, 403, 404, 409, 415, 422)}
+_ERRORS = {f"HTTP_{code}": schemas.ErrorOut for code in (400, 401, 403, 404, 409, 413, 415, 422)}
+_LODGE_ERRORS = {**_ERRORS, "HTTP_429": schemas.ErrorOut}
 
 
 @bp.post("/appeals")
-@spec.validate(json=schemas.LodgeIn, resp=Response(HTTP_201=schemas.LodgedAppealOut, **_ERRORS), tags=["appeals"],
+@ratelimits.lodging("RATELIMIT_LODGE_API")
+@spec.validate(json=schemas.LodgeIn, resp=Response(HTTP_201=schemas.LodgedAppealOut, **_LODGE_ERRORS), tags=["appeals"],
                security={"bearer": []})
 def lodge():
     """Lodge an appeal on a claimant's behalf; returns the access code once."""

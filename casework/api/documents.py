@@ -78,7 +78,8 @@ def upload(reference: str):
 
 
 @bp.post("/status/<reference>/documents")
-@spec.validate(form=schemas.DocumentUpload, resp=Response(HTTP_201=schemas.DocumentOut, **_ERRORS),
+@spec.validate(form=schemas.DocumentUpload,
+               resp=Response(HTTP_201=schemas.DocumentOut, HTTP_429=schemas.ErrorOut, **_ERRORS),
                tags=["claimants"], security={"access_code": []})
 def claimant_upload(reference: str):
     """The claimant adds evidence to their appeal (same rules as the institution's upload)."""

@@ -7,9 +7,11 @@ from flask import request
 from flask_babel import gettext as _, lazy_gettext
 from werkzeug.exceptions import HTTPException
 from spectree import SecurityScheme, SecuritySchemeData, SpecTree
+from spectree.model_adapter.pydantic_adapter import PydanticModelAdapter
 
 from casework.access import ACCESS_CODE_REQUIRED, current_staff
 from casework.errors import APIError, Unauthorized, ValidationFailed
+from casework.schemas import ErrorOut
 from workflows.appeal import ACTIONS
 
 _JSON_TYPES = ("application/json",)
@@ -135,6 +137,16 @@ def _before(req, resp, req_validation_error, instance, *args):
         raise ValidationFailed(message, details=details)
 
 
+class _ModelAdapter(PydanticModelAdapter):
+    """Spectree serializes a request's validation errors as JSON before ``_before`` replaces
+    them with the API's own error: without the input they quote, which need not serialize (a
+    multipart upload under another field name than ``file`` is a file object; a part with no
+    name, a ``None`` key beside text ones)."""
+
+    def validation_errors(self, err):
+        return err.errors(include_context=False, include_input=False)
+
+
 spec = SpecTree(
     "flask",
     title="Casework API",
@@ -144,10 +156,17 @@ spec = SpecTree(
     # Spectree leaves routes under its own path out of the document, so it lives at /apidoc and
     # /api/v1/openapi.json serves the same document.
     path="apidoc",
+    # Only the operations this module documents: the web pages (sign-in, the claimant's forms)
+    # answer HTML and are no part of the JSON API, so they stay out of its document.
+    mode="strict",
     page_templates={},
     annotations=False,
     before=_before,
+    model_adapter=_ModelAdapter(),
     validation_error_status=422,
+    # Every 422 is the API's one error shape (``_before``), so the document says so, also where
+    # spectree adds a 422 by itself.
+    validation_error_model=ErrorOut,
     security_schemes=[
         SecurityScheme(name="bearer", data=SecuritySchemeData(type="http", scheme="bearer")),
         SecurityScheme(name="access_code", data=SecuritySchemeData(type="apiKey", name="X-Access-Code", field_in="header")),

@@ -13,7 +13,7 @@ from casework.api.spec import spec
 from casework.countries import LANGUAGES
 from casework.db import db
 
-_ERRORS = {f"HTTP_{code}": schemas.ErrorOut for code in (400, 401, 404, 409, 415, 422, 429)}
+_ERRORS = {f"HTTP_{code}": schemas.ErrorOut for code in (400, 401, 404, 409, 413, 415, 422, 429)}
 _SECURITY = {"access_code": []}
 
 

@@ -62,6 +62,9 @@ class Appeal(SQLModel, table=True):
         Index("ix_appeal_lodged", "lodged_at", "benefit", "handling_country", "claimant_id"),
         # ... and the appeals of one benefit, whose stages are then picked out of a period's.
         Index("ix_appeal_benefit", "benefit"),
+        # Retention (casework/retention.py): the appeals not yet erased that closed before a cutoff,
+        # oldest first, one index range; erased ones leave that range, so the daily job reads only its work.
+        Index("ix_appeal_retention", "erased_at", "closed_at", "id"),
     )
     # Incremented once per operation by the operation itself (not per flush): clients see
     # consecutive versions, and every UPDATE still checks the version the transaction read.
@@ -116,6 +119,9 @@ class Appeal(SQLModel, table=True):
     created_at: datetime = Field(default_factory=now, sa_type=UTCDateTime)
     updated_at: datetime = Field(default_factory=now, sa_type=UTCDateTime)
     closed_at: Optional[datetime] = Field(default=None, sa_type=UTCDateTime)
+    # When the personal data of the appeal was erased at the end of its retention period
+    # (casework/retention.py); its events, outcome and dates stay.
+    erased_at: Optional[datetime] = Field(default=None, sa_type=UTCDateTime)
 
     claimant: Optional[Claimant] = Relationship(sa_relationship_kwargs={"lazy": "joined"})
     # Institutions are few and stay in the session's identity map: loaded when first read.
@@ -183,7 +189,9 @@ class QueueEntry(SQLModel, table=True):
 
 class Event(SQLModel, table=True):
     """One step in an appeal's history. Append-only; each stores the hash of its content and of
-    the previous event, so any later change to the history is detectable."""
+    the previous event, so any later change to the history is detectable. Its personal values
+    (the actor, free text in the payload) are hashed through salted digests (casework/events.py),
+    so that erasing them at the end of the retention period leaves the chain verifiable."""
 
     __table_args__ = (
         UniqueConstraint("appeal_id", "seq", name="uq_event_appeal_seq"),
@@ -206,6 +214,11 @@ class Event(SQLModel, table=True):
     payload: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     hash: str = Field(max_length=64)
     prev_hash: str = Field(max_length=64)
+    # The random salt of the personal digests; removed, with the personal values, by erasure.
+    personal_salt: Optional[str] = Field(default=None, max_length=32)
+    # {"actor": <digest>, "payload": {<key>: <digest>}}, kept for good; NULL for an event recorded
+    # before personal values were hashed separately (its hash covers them as they are).
+    personal_digests: Optional[dict] = Field(default=None, sa_column=Column(JSON(none_as_null=True), nullable=True))
 
 
 DEADLINE_STATUSES = ("pending", "paused", "met", "missed", "cancelled")
@@ -279,6 +292,9 @@ class Notice(SQLModel, table=True):
 
 class Document(SQLModel, table=True):
     """Evidence on file, stored content-addressed in the instance folder."""
+
+    # Whether another row still needs a stored file (casework/retention.py erases one only then).
+    __table_args__ = (Index("ix_document_sha256", "sha256"),)
 
     id: Optional[int] = Field(default=None, primary_key=True)
     appeal_id: int = Field(foreign_key="appeal.id", index=True)

@@ -1,5 +1,6 @@
 """Staff sign-in and sign-out. The session lasts 8 hours (``PERMANENT_SESSION_LIFETIME``) and
-ends at sign-out; a wrong e-mail and a wrong password get the same answer."""
+ends at sign-out; a wrong e-mail and a wrong password get the same answer, and too many of
+either (from one address, or for one e-mail address) a pause (``RATELIMIT_SIGN_IN``)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,9 @@ from flask_login import login_required, login_user, logout_user
 from sqlmodel import select
 from werkzeug.security import check_password_hash
 
+from casework import ratelimits
 from casework.db import db
+from casework.errors import RateLimited
 from casework.models import User
 
 bp = Blueprint("auth", __name__)
@@ -36,6 +39,11 @@ def sign_in():
         if not password:
             errors["password"] = _("Enter your password.")
         if not errors:
+            try:
+                ratelimits.SIGN_IN.check(email)
+            except RateLimited as refusal:  # too many failures from here or for this e-mail address
+                return (render_template("auth/sign_in.html", errors={"email": str(refusal.message)}, email=email),
+                        refusal.status, refusal.headers)
             user = db.session.exec(select(User).where(User.email == email)).first()
             valid = check_password_hash(user.password_hash if user and user.password_hash else _DUMMY_HASH, password)
             if user is not None and user.active and valid:
@@ -46,6 +54,7 @@ def sign_in():
                 session.permanent = True
                 login_user(user)
                 return redirect(_safe_next(request.args.get("next")) or url_for("pages.work"), code=303)
+            ratelimits.SIGN_IN.failed(email)
             errors["email"] = _("The e-mail address or the password is not right.")
     status = 422 if errors else 200
     return render_template("auth/sign_in.html", errors=errors, email=email), status

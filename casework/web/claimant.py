@@ -23,7 +23,7 @@ from flask_babel import gettext as _, lazy_pgettext, pgettext
 from pydantic import ValidationError
 from sqlmodel import select
 
-from casework import operations, schemas
+from casework import operations, ratelimits, schemas
 from casework.access import CLAIMANT, claimant_appeal, find_appeal
 from casework.api.spec import validation_details
 from casework.clock import now
@@ -389,6 +389,7 @@ def _lodge_page(errors: dict | None = None, values=None, status: int = 200, file
 
 
 @bp.route("/lodge", methods=["GET", "POST"])
+@ratelimits.lodging("RATELIMIT_LODGE_WEB")
 def lodge():
     """Lodge an appeal: the API's lodging input from a plain-language form, then the reference
     and access code, shown this once."""
@@ -470,7 +471,7 @@ def track():
                 failed = True
             except APIError as error:  # too many attempts: the same page, saying so
                 return render_template("claimant/track.html", errors={}, reference=reference, failed=False,
-                                       refused=str(error.message)), error.status
+                                       refused=str(error.message)), error.status, error.headers
             else:
                 _allow(appeal.reference)
                 return redirect(url_for("claimant.status", reference=appeal.reference), code=303)

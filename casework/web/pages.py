@@ -6,6 +6,8 @@ from flask import Blueprint, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
+from casework.logs import request_id
+
 bp = Blueprint("pages", __name__)
 
 # Where each role's work starts after signing in.
@@ -27,7 +29,9 @@ def work():
 
 
 def problem(status: int, message: str | None = None):
-    """A page saying what went wrong and what to do, with the status the API would give."""
-    titles = {400: _("This form has expired"), 403: _("You may not do this"), 404: _("Page not found")}
+    """A page saying what went wrong and what to do, with the status the API would give. A
+    failure on our side names its request id, for the person to quote when they ask for help."""
+    titles = {400: _("This form has expired"), 403: _("You may not do this"), 404: _("Page not found"),
+              429: _("Too many attempts")}
     return render_template("problem.html", title=titles.get(status, _("Something went wrong")),
-                           message=message), status
+                           message=message, request_id=request_id() if status >= 500 else None), status

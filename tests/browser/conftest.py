@@ -72,6 +72,7 @@ def live_server(tmp_path_factory):
         "DATABASE_URL": f"sqlite:///{root / 'casework.db'}",
         "INSTANCE_PATH": str(root / "instance"),
         "SMTP_URL": None,  # notices go to .eml files in the temporary instance folder
+        "LOG_JSON": False,  # leave the test run's logging as pytest set it up
     })
     with app.app_context():
         lines = demo.ensure()

@@ -75,7 +75,7 @@ def test_the_bundle_holds_what_the_tribunal_needs_to_decide(app, client, factory
 
     assert set(signed) == {"bundle", "signature"}
     assert set(content) == {"format", "issued_at", "issuer", "appeal", "events", "documents"}
-    assert content["format"] == "casework-bundle/1"
+    assert content["format"] == "casework-bundle/2"
     assert content["issuer"] == "http://localhost"
     assert appeal["reference"] == case["reference"] and appeal["state"] == "before_tribunal"
     assert appeal["claimant"] == {
@@ -104,7 +104,11 @@ def test_the_bundle_holds_what_the_tribunal_needs_to_decide(app, client, factory
 
     events = client.get(f"/api/v1/appeals/{case['reference']}/events",
                         headers=factory.staff("officer", "DE").headers).get_json()["items"]
-    assert [{k: v for k, v in e.items() if k != "actor_role"} for e in content["events"]] == events
+    # The bundle adds what the hashes are computed from: the role, the salt and the personal digests.
+    extra = {"actor_role", "personal_salt", "personal_digests"}
+    assert [{k: v for k, v in e.items() if k not in extra} for e in content["events"]] == events
+    assert all(len(e["personal_salt"]) == 32 and set(e["personal_digests"]) == {"actor", "payload"}
+               for e in content["events"])
     assert [e["action"] for e in content["events"]] == ["lodge"] + [action["action"] for _, action in HISTORY]
     assert content["documents"] == case["uploads"]
     assert content["documents"][2]["name"] == "passwd.png"
@@ -211,6 +215,29 @@ def test_a_history_broken_before_signing_is_caught_by_the_hash_chain(app, client
     with app.app_context():
         resigned = {"bundle": rewritten, "signature": signing.sign(rewritten, signing.keyring().current())}
 
+    with pytest.raises(BundleInvalid, match="event 5: content does not match its hash"):
+        bundle.verify(resigned, _public_keys(app))
+
+
+def test_a_bundle_of_the_first_format_still_verifies(app, client, factory, case):
+    """``casework-bundle/1``, issued before personal values were hashed apart: its events carry
+    no salt or digests and their hashes cover every field as recorded."""
+    signed = _fetch(client, factory, case["reference"])
+    first = copy.deepcopy(signed["bundle"])
+    first["format"] = "casework-bundle/1"
+    prev = "0" * 64
+    for event in first["events"]:
+        del event["personal_salt"], event["personal_digests"]
+        content = {"appeal": case["reference"], **{k: v for k, v in event.items() if k not in ("hash", "prev_hash")}}
+        event["prev_hash"], event["hash"] = prev, hashlib.sha256(prev.encode() + rfc8785.dumps(content)).hexdigest()
+        prev = event["hash"]
+    with app.app_context():
+        issued = {"bundle": first, "signature": signing.sign(first, signing.keyring().current())}
+        changed = copy.deepcopy(first)
+        changed["events"][4]["payload"]["reasons"] = "Granted after all."
+        resigned = {"bundle": changed, "signature": signing.sign(changed, signing.keyring().current())}
+
+    assert bundle.verify(issued, _public_keys(app)).events == 10
     with pytest.raises(BundleInvalid, match="event 5: content does not match its hash"):
         bundle.verify(resigned, _public_keys(app))
 

@@ -12,12 +12,13 @@ from casework import scheduler
 
 def test_jobs_and_their_timing(app):
     jobs = {job.id: job for job in scheduler.build(app).get_jobs()}
-    assert set(jobs) == {"deadline-sweep", "notice-delivery", "daily-audit"}
+    assert set(jobs) == {"deadline-sweep", "notice-delivery", "daily-audit", "daily-retention"}
     for job in jobs.values():
         # A run missed while the process was down still happens once; runs never overlap.
         assert job.misfire_grace_time is None and job.coalesce and job.max_instances == 1
     assert str(jobs["deadline-sweep"].trigger) == "interval[0:01:00]"
     assert "hour='2', minute='15'" in str(jobs["daily-audit"].trigger)
+    assert "hour='3', minute='15'" in str(jobs["daily-retention"].trigger)  # after the audit
 
 
 def test_the_daily_audit_names_a_broken_chain(app, factory, caplog):
