@@ -26,8 +26,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
 import random
 import shutil
 import sqlite3
@@ -42,6 +40,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
+
+from bench.machine import machine_info  # noqa: E402 - after the path is set
 
 BATCH = 20_000
 YEARS = 5
@@ -562,24 +562,6 @@ def spawn(*args: str) -> dict:
     if proc.returncode != 0:
         raise SystemExit(f"child failed ({proc.returncode}):\n{proc.stderr[-4000:]}")
     return json.loads(proc.stdout.strip().splitlines()[-1])
-
-
-def machine_info() -> list[tuple[str, str]]:
-    try:
-        model = next(line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name"))
-    except (OSError, StopIteration):
-        model = platform.processor() or "?"
-    memory = next((line.split()[1] for line in open("/proc/meminfo") if line.startswith("MemTotal")), "0")
-    try:
-        code = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
-                              check=False).stdout.strip()
-        dirty = subprocess.run(["git", "-C", str(ROOT), "status", "--porcelain"], capture_output=True, text=True,
-                               check=False).stdout.strip()
-        code += " (with uncommitted changes)" if dirty else ""
-    except OSError:
-        code = "?"
-    return [("CPU", f"{model}, {os.cpu_count()} cores"), ("memory", f"{int(memory) / 2**20:.1f} GiB"),
-            ("Python", platform.python_version()), ("SQLite", sqlite3.sqlite_version), ("product code", code)]
 
 
 def render(report: dict) -> str:

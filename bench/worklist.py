@@ -31,7 +31,6 @@ import html
 import json
 import math
 import os
-import platform
 import random
 import re
 import shutil
@@ -52,6 +51,8 @@ if __name__ == "__main__":
     sys.path[:] = [p for p in sys.path if Path(p or os.curdir).resolve() != BENCH]
     if str(ROOT) not in sys.path:
         sys.path.insert(0, str(ROOT))
+
+from bench.machine import machine_info  # noqa: E402 - after the path is set
 
 ACCESS_CODE = "BNCH-QUEU-TEST-CODE-ABCD-EFGH"  # every generated appeal's access code
 SECRET_KEY = "bench-queue-secret-key"
@@ -85,24 +86,6 @@ def percentile(values: list[float], q: float) -> float:
     """Nearest rank: the smallest value with at least q % of the values at or below it."""
     ordered = sorted(values)
     return ordered[max(0, math.ceil(q / 100 * len(ordered)) - 1)]
-
-
-def machine_info() -> list[tuple[str, str]]:
-    try:
-        model = next(line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name"))
-    except (OSError, StopIteration):
-        model = platform.processor() or "?"
-    memory = next((line.split()[1] for line in open("/proc/meminfo") if line.startswith("MemTotal")), "0")
-    try:
-        code = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
-                              check=False).stdout.strip()
-        dirty = subprocess.run(["git", "-C", str(ROOT), "status", "--porcelain"], capture_output=True, text=True,
-                               check=False).stdout.strip()
-        code += " (with uncommitted changes)" if dirty else ""
-    except OSError:
-        code = "?"
-    return [("CPU", f"{model}, {os.cpu_count()} cores"), ("memory", f"{int(memory) / 2**20:.1f} GiB"),
-            ("Python", platform.python_version()), ("SQLite", sqlite3.sqlite_version), ("product code", code)]
 
 
 def load_average() -> str:

@@ -1,0 +1,30 @@
+"""What a benchmark report says about the machine it ran on (shared by the bench scripts)."""
+
+from __future__ import annotations
+
+import os
+import platform
+import sqlite3
+import subprocess
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def machine_info() -> list[tuple[str, str]]:
+    """CPU, memory, Python, SQLite and the product code's commit (marked when the tree is dirty)."""
+    try:
+        model = next(line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name"))
+    except (OSError, StopIteration):
+        model = platform.processor() or "?"
+    memory = next((line.split()[1] for line in open("/proc/meminfo") if line.startswith("MemTotal")), "0")
+    try:
+        code = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
+                              check=False).stdout.strip()
+        dirty = subprocess.run(["git", "-C", str(ROOT), "status", "--porcelain"], capture_output=True, text=True,
+                               check=False).stdout.strip()
+        code += " (with uncommitted changes)" if dirty else ""
+    except OSError:
+        code = "?"
+    return [("CPU", f"{model}, {os.cpu_count()} cores"), ("memory", f"{int(memory) / 2**20:.1f} GiB"),
+            ("Python", platform.python_version()), ("SQLite", sqlite3.sqlite_version), ("product code", code)]
