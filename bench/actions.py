@@ -37,7 +37,6 @@ import os
 import re
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -56,7 +55,7 @@ if __name__ == "__main__":
     if str(ROOT) not in sys.path:
         sys.path.insert(0, str(ROOT))
 
-from bench.machine import machine_info  # noqa: E402 - after the path is set
+from bench.machine import children, free_port, machine_info  # noqa: E402 - after the path is set
 
 ACCESS_CODE = "BNCH-ACTS-TEST-CODE-ABCD-EFGH"
 SECRET_KEY = "bench-actions-secret-key"
@@ -386,26 +385,6 @@ def spawn(*args: str) -> dict:
 
 # --- the server ----------------------------------------------------------------------------------
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def children_of(pid: int) -> list[int]:
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                stat = (entry / "stat").read_text()
-            except OSError:
-                continue
-            fields = stat[stat.rindex(")") + 2:].split()
-            if int(fields[1]) == pid and fields[0] != "Z":
-                found.append(int(entry.name))
-    return found
-
-
 class Server:
     """gunicorn started with the product's configuration, as an operator would."""
 
@@ -433,7 +412,7 @@ class Server:
                 conn.close()
             except OSError:
                 status = None
-            if status == 200 and len(children_of(self.proc.pid)) == self.workers:
+            if status == 200 and len(children(self.proc.pid)) == self.workers:
                 return
             time.sleep(0.2)
         raise SystemExit(f"gunicorn not ready after {seconds} s:\n{self.log_path.read_text()[-3000:]}")

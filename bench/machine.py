@@ -1,9 +1,11 @@
-"""What a benchmark report says about the machine it ran on (shared by the bench scripts)."""
+"""The machine the benchmarks run on, for the bench scripts: what a report says about it, a free
+port, a server's worker processes."""
 
 from __future__ import annotations
 
 import os
 import platform
+import socket
 import sqlite3
 import subprocess
 from pathlib import Path
@@ -28,3 +30,25 @@ def machine_info() -> list[tuple[str, str]]:
         code = "?"
     return [("CPU", f"{model}, {os.cpu_count()} cores"), ("memory", f"{int(memory) / 2**20:.1f} GiB"),
             ("Python", platform.python_version()), ("SQLite", sqlite3.sqlite_version), ("product code", code)]
+
+
+def free_port() -> int:
+    """A TCP port on the loopback interface that nothing listens on now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def children(pid: int) -> list[int]:
+    """Live processes whose parent is ``pid`` (a gunicorn master's workers), in pid order."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            fields = stat[stat.rindex(")") + 2:].split()
+            if int(fields[1]) == pid and fields[0] != "Z":
+                found.append(int(entry.name))
+    return sorted(found)

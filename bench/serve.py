@@ -38,7 +38,6 @@ import random
 import re
 import shutil
 import signal
-import socket
 import sqlite3
 import statistics
 import subprocess
@@ -55,6 +54,10 @@ from typing import NoReturn
 
 ROOT = Path(__file__).resolve().parent.parent
 BENCH = Path(__file__).resolve().parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from bench.machine import children, free_port, machine_info  # noqa: E402 - after the path is set
 
 ACCESS_CODE = "BNCH-SRVE-TEST-CODE-ABCD-EFGH"  # every generated appeal's access code
 SECRET_KEY = "bench-serve-secret-key"  # access codes are HMACed with it: generator and server share it
@@ -130,27 +133,6 @@ def fmt(value: float, digits: int = 0) -> str:
 
 
 # --- processes -----------------------------------------------------------------------------------
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def children(pid: int) -> list[int]:
-    """Live processes whose parent is ``pid``: a gunicorn master's workers."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                stat = (entry / "stat").read_text()
-            except OSError:
-                continue
-            fields = stat[stat.rindex(")") + 2:].split()
-            if int(fields[1]) == pid and fields[0] != "Z":
-                found.append(int(entry.name))
-    return sorted(found)
-
 
 def memory_mib(pid: int) -> dict:
     values = {}
@@ -472,10 +454,7 @@ def run_mixed(port: int, plan: list[tuple], token: str, threads: int) -> dict:
 # --- the report ----------------------------------------------------------------------------------
 
 def machine() -> list[tuple[str, str]]:
-    sys.path.insert(0, str(BENCH))
     from importlib.metadata import version
-
-    from metrics import machine_info  # the same lines as the other benchmarks
 
     wrk_version = subprocess.run(["wrk", "--version"], capture_output=True, text=True, check=False).stdout
     wrk_version = (wrk_version.split("[")[0].removeprefix("wrk ").strip()) or "?"

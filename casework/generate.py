@@ -158,15 +158,11 @@ class Calendar:
         return due_at, due_on, timezone, jurisdiction, {**rule, "event_at": moment.isoformat()}
 
     def reminder_at(self, row: Row) -> int:
+        """``schedule.reminder_time``, remembered by what it reads."""
         key = (row.rule.get("audience"), row.jurisdiction, row.timezone, row.due_on)
         found = self._reminders.get(key)
         if found is None:
-            if key[0] == "claimant":
-                day = row.due_on - timedelta(days=schedule.CLAIMANT_REMINDER_DAYS)
-            else:
-                day = calendar.add_working_days(row.due_on, -schedule.STAFF_REMINDER_WORKING_DAYS, row.jurisdiction,
-                                                self.subdivisions.get(row.jurisdiction))
-            found = self._reminders[key] = _seconds(datetime.combine(day, datetime.min.time(), tzinfo=ZoneInfo(row.timezone)))
+            found = self._reminders[key] = _seconds(schedule.reminder_time(row))
         return found
 
     def extended(self, row: Row, period: calendar.Period) -> tuple[int, date]:

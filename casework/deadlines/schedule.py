@@ -107,7 +107,7 @@ def _close(row: Deadline, ended_at: datetime, *, cancelled: bool) -> None:
         row.status = "met" if ended_at <= row.due_at else "missed"
 
 
-def _reminder_time(row: Deadline) -> datetime:
+def reminder_time(row: Deadline) -> datetime:
     """The start of the local day on which the people concerned are reminded."""
     if row.rule.get("audience") == "claimant":
         day = row.due_on - timedelta(days=CLAIMANT_REMINDER_DAYS)
@@ -154,7 +154,7 @@ class Deadlines:
         return [row for row in self._open() if row.parent is parent]
 
     def _remind(self, row: Deadline, created_at: datetime) -> None:
-        remind_at = _reminder_time(row)
+        remind_at = reminder_time(row)
         if remind_at <= created_at:
             return  # too short a limit to announce; the notice of the step itself gives the date
         self._add(
