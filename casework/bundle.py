@@ -9,7 +9,12 @@ events carry the appeal's hash chain, each with every field its hash is computed
 (``casework.events`` defines the content). ``format`` names the shape: it changes only by adding
 a new format, never in place.
 
-- ``casework-bundle/2`` (issued now): each event also carries ``personal_salt`` and
+- ``casework-bundle/3`` (issued now): ``/2`` and, in ``appeal``, the claimant's insurance history
+  (``insurance_periods``: every period entered or proposed, and what became of it) and every
+  entitlement calculation run on it (``calculations``: its periods, amounts, rules with their
+  versions and result as run, and its explanation in the claimant's language), so the tribunal
+  reads the same numbers as the claimant and the officer.
+- ``casework-bundle/2``: each event also carries ``personal_salt`` and
   ``personal_digests``; its hash covers the digests of its personal values (actor, free text),
   not the values, so a bundle of an appeal whose personal data was erased (salts and values
   gone, digests kept) still verifies.
@@ -34,15 +39,17 @@ from flask.cli import AppGroup
 from sqlmodel import Session, select
 
 from casework import signing
-from casework.api.serializers import contested_decision_json
+from casework.api.serializers import calculation_json, contested_decision_json
 from casework.clock import isoformat, now
 from casework.deadlines import schedule
 from casework.documents import document_json, documents_of, path_for
+from casework.entitlement import operations as entitlement
+from casework.entitlement.operations import period_json
 from casework.events import event_fields, verify_chain
 from casework.models import Appeal, Deadline, Event, Tribunal
 
-FORMAT = "casework-bundle/2"
-FORMATS = (FORMAT, "casework-bundle/1")  # the formats ``verify`` accepts
+FORMAT = "casework-bundle/3"
+FORMATS = (FORMAT, "casework-bundle/2", "casework-bundle/1")  # the formats ``verify`` accepts
 BUNDLE_JSON = "bundle.json"
 DOCUMENTS_FOLDER = "documents/"
 _CHUNK = 64 * 1024
@@ -144,6 +151,11 @@ def _appeal(session: Session, appeal: Appeal, events: list[Event]) -> dict:
         "mediation": _mediation(events),
         "tribunal": _tribunal(session, appeal),
         "hearing": {"hearing_at": isoformat(appeal.hearing_at), "mode": appeal.hearing_mode} if appeal.hearing_at else None,
+        "insurance_periods": [period_json(period) for period in entitlement.periods_of(session, appeal)],
+        "calculations": [
+            {**calculation_json(calculation, appeal.claimant.preferred_language), "inputs": calculation.inputs}
+            for calculation in entitlement.calculations_of(session, appeal)
+        ],
     }
 
 

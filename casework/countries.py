@@ -3,6 +3,7 @@
 from functools import lru_cache
 
 import babel
+from babel.numbers import get_territory_currencies
 
 LANGUAGES = ("en", "fr", "de", "es", "pl", "it", "pt", "ar")
 RTL_LANGUAGES = ("ar",)
@@ -33,3 +34,18 @@ def babel_locale(language: str) -> str:
 def country_name(code: str, language: str = "en") -> str:
     """The country's name in ``language`` (CLDR data shipped with Babel), else its code."""
     return babel.Locale.parse(babel_locale(language)).territories.get(code, code)
+
+
+@lru_cache(maxsize=1)
+def currency_codes() -> frozenset[str]:
+    return frozenset(babel.Locale("en").currencies)
+
+
+def is_currency(code: str) -> bool:
+    return code in currency_codes()
+
+
+def country_currency(code: str) -> str:
+    """The currency a country uses today (CLDR), for amounts entered without one."""
+    found = get_territory_currencies(code)
+    return found[0] if found else "EUR"

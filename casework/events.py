@@ -60,7 +60,8 @@ GENESIS = "0" * 64
 # The erasure of an appeal's personal data, recorded as the last event of its history (not a
 # workflow action: it changes no state), with what it erased counted in its payload.
 ERASURE = "erase_personal_data"
-ERASURE_COUNTS = ("claimants", "personal_ids", "documents", "files", "notices", "events")
+ERASURE_COUNTS = ("claimants", "personal_ids", "documents", "files", "notices", "events", "insurance_periods",
+                  "calculations")
 
 # Payload fields that are no one's personal data: codes, countries, dates, outcomes, counts, and
 # the name of an institution. Every other payload field is hashed as a personal value.

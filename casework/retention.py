@@ -14,6 +14,7 @@ Erased, for each such appeal:
 - notices: subject → "Erased", body, recipient and any delivery error → "" (a notice still
   undelivered is marked failed: there is nothing left to send), and the ``.eml`` copies the
   file transport left in ``instance/outbox/``;
+- the insurance history and entitlement calculations (casework/entitlement): deleted;
 - events: the personal values and their salts (``casework.events``: the actor and the free text);
   the digests stay, so the hash chain verifies as before.
 
@@ -52,7 +53,7 @@ from casework.clock import now
 from casework.db import db, writing
 from casework.documents import path_for, storage_root
 from casework.events import ERASURE, ERASURE_COUNTS, append_event, erase_personal_values, verify_chain
-from casework.models import Appeal, Claimant, Document, Event, Notice, PersonalId
+from casework.models import Appeal, Calculation, Claimant, Document, Event, InsurancePeriod, Notice, PersonalId
 
 log = logging.getLogger(__name__)
 
@@ -235,6 +236,14 @@ def _erase_notices(session: Session, appeal: Appeal) -> int:
     return erased
 
 
+def _erase_entitlement(session: Session, appeal: Appeal) -> tuple[int, int]:
+    """The claimant's working life and the amounts computed from it go entirely: a period without
+    its person says nothing the metrics need."""
+    periods = session.exec(delete(InsurancePeriod).where(InsurancePeriod.appeal_id == appeal.id)).rowcount
+    calculations = session.exec(delete(Calculation).where(Calculation.appeal_id == appeal.id)).rowcount
+    return periods, calculations
+
+
 def erase_appeal(appeal_id: int, cut: datetime, root: Path) -> dict[str, int] | None:
     """Erase one appeal's personal data in one transaction; the counts of what was erased, or
     None when there was nothing to do (erased meanwhile, or no longer due)."""
@@ -260,6 +269,7 @@ def erase_appeal(appeal_id: int, cut: datetime, root: Path) -> dict[str, int] | 
         files += _outbox_files(session, appeal)
         counts["notices"] = _erase_notices(session, appeal)
         counts["events"] = sum(erase_personal_values(event) for event in events)
+        counts["insurance_periods"], counts["calculations"] = _erase_entitlement(session, appeal)
         legacy = sum(event.personal_digests is None for event in events)
 
         appeal.grounds = ERASED

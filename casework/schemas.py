@@ -4,6 +4,7 @@ generate the OpenAPI document (through spectree), so the two cannot drift apart.
 from __future__ import annotations
 
 from datetime import date, datetime, timezone
+from decimal import Decimal
 from typing import Annotated, Literal, Optional, Union
 
 from email_validator import EmailNotValidError, validate_email
@@ -15,8 +16,10 @@ from pydantic import (
 from spectree.model_adapter.pydantic_adapter import BaseFile
 
 from casework.clock import now
-from casework.countries import LANGUAGES, is_country
-from casework.models import BENEFITS, NOTICE_STATUSES
+from casework.countries import LANGUAGES, is_country, is_currency
+from casework.entitlement.calculation import BASES as CALCULATION_BASES
+from casework.entitlement.periods import KINDS as PERIOD_KINDS, OVERLAP_RULES
+from casework.models import BENEFITS, NOTICE_STATUSES, PERIOD_STATUSES
 from workflows.appeal import OUTCOMES, STATES, TIMER_ACTIONS
 
 
@@ -497,6 +500,8 @@ class BundleAppealOut(BaseModel):
     mediation: Optional[MediationOut]
     tribunal: Optional[TribunalOut]
     hearing: Optional[HearingOut]
+    insurance_periods: list["PeriodOut"]
+    calculations: list["BundleCalculationOut"]
 
 
 class BundleEventOut(EventOut):
@@ -510,7 +515,7 @@ class BundleEventOut(EventOut):
 
 
 class BundleOut(BaseModel):
-    format: Literal["casework-bundle/2"]
+    format: Literal["casework-bundle/3"]
     issued_at: str
     issuer: str
     appeal: BundleAppealOut
@@ -549,3 +554,161 @@ class ReferralOut(BaseModel):
 class ReferralPage(BaseModel):
     items: list[ReferralOut]
     next: Optional[str]
+
+
+# --- insurance periods and entitlement calculations (casework/entitlement) ---------------------
+
+def _currency(value: str) -> str:
+    if not is_currency(value):
+        raise ValueError(_("'%(value)s' is not an ISO 4217 currency code", value=value))
+    return value
+
+
+PeriodKind = Literal[PERIOD_KINDS]  # type: ignore[valid-type]
+Currency = Annotated[str, Field(min_length=3, max_length=3, examples=["EUR"]), AfterValidator(_currency)]
+# A monthly amount in a currency's main unit, to the cent: 1234.56 or "1234.56".
+Money = Annotated[Decimal, Field(ge=0, le=1_000_000_000, decimal_places=2, allow_inf_nan=False, examples=["1234.56"])]
+
+
+class PeriodIn(Strict):
+    country: Country
+    starts_on: PastDate
+    ends_on: PastDate = Field(description="The last day of the period (included).")
+    kind: PeriodKind
+    evidence: Annotated[str, Field(max_length=2000), AfterValidator(_plain_text)] = Field(
+        "", description="The certified record it comes from (e.g. a SED P5000 of the other institution).")
+
+    @field_validator("ends_on")
+    @classmethod
+    def _ends_after_start(cls, value: date, info: ValidationInfo):
+        starts = info.data.get("starts_on")
+        if starts is not None and value < starts:
+            raise ValueError(_("must not be before %(field)s", field="starts_on"))
+        return value
+
+
+class PeriodDecisionIn(Strict):
+    decision: Literal["confirm", "reject", "withdraw"]
+    note: Optional[Annotated[str, Field(min_length=1, max_length=2000), AfterValidator(_plain_text)]] = Field(
+        None, description="Why (required to reject or withdraw a period; the claimant reads it).")
+
+
+class PeriodOut(BaseModel):
+    id: int
+    country: str
+    starts_on: date
+    ends_on: date
+    kind: PeriodKind
+    status: Literal[PERIOD_STATUSES]  # type: ignore[valid-type]
+    evidence: str
+    entered_role: str
+    entered_at: str
+    decided_at: Optional[str]
+    decision_note: Optional[str]
+
+
+class PeriodList(BaseModel):
+    items: list[PeriodOut]
+
+
+class CountryAmountsIn(Strict):
+    theoretical: Optional[Money] = Field(
+        None, description="The monthly pension as if every aggregated period had been completed in this country.")
+    independent: Optional[Money] = Field(
+        None, description="The monthly pension this country's own periods give alone (where they meet its minimum).")
+    currency: Optional[Currency] = Field(None, description="ISO 4217; the country's own currency when omitted.")
+
+
+class CalculationIn(Strict):
+    amounts: dict[Country, CountryAmountsIn] = Field(
+        default_factory=dict, description="Per country (ISO 3166-1 alpha-2) with confirmed periods.")
+
+
+class DurationOut(BaseModel):
+    months: int
+    days: int
+    total_days: int
+
+
+class RuleOut(BaseModel):
+    country: str
+    minimum: int
+    unit: Literal["months", "years", "credits"]
+    minimum_for_aggregation: int
+    name: str
+    source: str
+    note: str
+    version: str
+
+
+class RatioOut(BaseModel):
+    days: int
+    of_days: int
+
+
+class CountryResultOut(BaseModel):
+    country: str
+    rule: RuleOut
+    recorded: DurationOut
+    counted: DurationOut
+    qualifies_alone: bool
+    qualifies_with_aggregation: bool
+    basis: Literal[CALCULATION_BASES]  # type: ignore[valid-type]
+    ratio: RatioOut
+    currency: str
+    theoretical_amount: Optional[str]
+    independent_amount: Optional[str]
+    pro_rata_amount: Optional[str]
+    due_amount: str
+
+
+class OverlapOut(BaseModel):
+    starts_on: date
+    ends_on: date
+    countries: list[str]
+    counted_for: str
+    rule: Literal[OVERLAP_RULES]  # type: ignore[valid-type]
+    period_ids: list[Optional[int]]
+
+
+class CalculationResultOut(BaseModel):
+    rules_version: str
+    total: DurationOut
+    countries: list[CountryResultOut]
+    overlaps: list[OverlapOut]
+    needs_checking: bool
+
+
+class CalculationOut(BaseModel):
+    number: int
+    benefit: str
+    rules_version: str
+    run_at: str
+    run_role: str
+    periods: list[PeriodOut] = Field(description="The confirmed periods it was run on, as they were then.")
+    result: CalculationResultOut
+    language: str
+    explanation: list[str] = Field(description="Why the amounts are what they are, in plain words, in `language`.")
+
+
+class CalculationList(BaseModel):
+    items: list[CalculationOut]
+
+
+class AmountsUsedOut(BaseModel):
+    currency: str
+    theoretical: Optional[str]
+    independent: Optional[str]
+
+
+class CalculationInputsOut(BaseModel):
+    periods: list[PeriodOut]
+    amounts: dict[str, AmountsUsedOut]
+
+
+class BundleCalculationOut(CalculationOut):
+    inputs: CalculationInputsOut
+
+
+for _model in (BundleAppealOut, BundleOut, SignedBundleOut):  # they name the entitlement shapes above
+    _model.model_rebuild()

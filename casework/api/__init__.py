@@ -5,7 +5,7 @@ from spectree import Response
 from sqlalchemy import text
 
 from casework import schemas
-from casework.api import appeals, documents, status, tribunal  # noqa: F401 - register the routes
+from casework.api import appeals, documents, entitlement, status, tribunal  # noqa: F401 - register the routes
 from casework.api.blueprint import bp
 from casework.api.spec import check_request, spec
 from casework.db import db

@@ -9,7 +9,8 @@ from casework.access import can_act
 from casework.clock import isoformat, now
 from casework.deadlines import schedule
 from casework.documents import document_json, documents_of
-from casework.models import Appeal, Deadline, Document, Event, Notice, User
+from casework.entitlement import explain
+from casework.models import Appeal, Calculation, Deadline, Document, Event, Notice, User
 
 
 def _email(session: Session, user_id: int | None) -> str | None:
@@ -168,4 +169,18 @@ def status_json(session: Session, appeal: Appeal, language: str) -> dict:
         "notices": [notice_json(notice, staff=False) for notice in received],
         "allowed_actions": operations.allowed_actions(appeal, "claimant"),
         "language": language,
+    }
+
+
+def calculation_json(calculation: Calculation, language: str) -> dict:
+    return {
+        "number": calculation.number,
+        "benefit": calculation.benefit,
+        "rules_version": calculation.rules_version,
+        "run_at": isoformat(calculation.run_at),
+        "run_role": calculation.run_role,
+        "periods": calculation.inputs["periods"],
+        "result": calculation.result,
+        "language": language,
+        "explanation": explain.explanation(calculation.result, language),
     }

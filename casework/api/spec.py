@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from flask import request
 from flask_babel import gettext as _, lazy_gettext
 from werkzeug.exceptions import HTTPException
@@ -58,6 +60,11 @@ _MESSAGES = {
     "timezone_aware": lazy_gettext("must give its offset from UTC (e.g. Z or +01:00)"),
     "union_tag_invalid": lazy_gettext("must be one of: %(expected_tags)s"),
     "union_tag_not_found": lazy_gettext("is required"),
+    "decimal_parsing": lazy_gettext("must be an amount (e.g. 1234.56)"),
+    "decimal_type": lazy_gettext("must be an amount (e.g. 1234.56)"),
+    "finite_number": lazy_gettext("must be an amount (e.g. 1234.56)"),
+    "decimal_max_places": lazy_gettext("must have at most %(decimal_places)s decimal places"),
+    "decimal_max_digits": lazy_gettext("must have at most %(max_digits)s digits"),
 }
 _INVALID = lazy_gettext("is not valid")
 
@@ -68,6 +75,7 @@ def _message(error: dict) -> str:
         return str(context["error"])
     template = _MESSAGES.get(error.get("type", ""), _INVALID)
     values = {key: value for key, value in context.items() if isinstance(value, (str, int, float))}
+    values |= {key: str(value) for key, value in context.items() if isinstance(value, Decimal)}
     for key in ("expected", "expected_tags"):  # pydantic joins the choices with an English "or"
         if isinstance(values.get(key), str):
             values[key] = values[key].replace(" or ", ", ")

@@ -12,5 +12,6 @@ from casework.models.appeals import (  # noqa: F401
     Notice,
     QueueEntry,
 )
+from casework.models.entitlement import PERIOD_STATUSES, Calculation, InsurancePeriod  # noqa: F401
 from casework.models.people import STAFF_ROLES, ApiToken, Claimant, PersonalId, User  # noqa: F401
 from casework.models.reference import DEFAULT_TRIBUNALS, Institution, Tribunal  # noqa: F401

@@ -75,7 +75,7 @@ def test_the_bundle_holds_what_the_tribunal_needs_to_decide(app, client, factory
 
     assert set(signed) == {"bundle", "signature"}
     assert set(content) == {"format", "issued_at", "issuer", "appeal", "events", "documents"}
-    assert content["format"] == "casework-bundle/2"
+    assert content["format"] == "casework-bundle/3"
     assert content["issuer"] == "http://localhost"
     assert appeal["reference"] == case["reference"] and appeal["state"] == "before_tribunal"
     assert appeal["claimant"] == {

@@ -31,7 +31,7 @@ from casework.events import (
     personal_digests,
     verify_chain,
 )
-from casework.models import Appeal, Claimant, Document, Event, Notice, PersonalId
+from casework.models import Appeal, Calculation, Claimant, Document, Event, InsurancePeriod, Notice, PersonalId
 from tests.casework.test_query_plans import Recorder, check
 from tests.factories import PDF
 
@@ -53,7 +53,9 @@ ITEMS = "Certificate of employment from Huta Erasable"
 REVIEW = "The Huta Erasable certificate is illegible."
 MEDIATION = "No agreement on the Huta Erasable periods."
 JUDGMENT = "The Huta Erasable periods are proven by the witness statement."
-NEEDLES = (NAME, EMAIL, PERSONAL_ID, DECISION, GROUNDS, LATE, ITEMS, REVIEW, MEDIATION, JUDGMENT, "Erasable")
+PERIOD_EVIDENCE = "Certificate of the Huta Erasable pension fund"
+NEEDLES = (NAME, EMAIL, PERSONAL_ID, DECISION, GROUNDS, LATE, ITEMS, REVIEW, MEDIATION, JUDGMENT, PERIOD_EVIDENCE,
+           "Erasable")
 ONLY_OLD = PDF + b"% the old appeal's own scan\n"
 SHARED = PDF + b"% a form both appeals attached\n"
 
@@ -87,7 +89,21 @@ def _old_appeal(factory, clock) -> dict:
         ("officer", {"action": "end_mediation", "reason": MEDIATION}),
         ("tribunal", {"action": "acknowledge_referral"}),
     ]
-    for role, action in steps:
+    for role, action in steps[:2]:
+        _act(factory, clock, reference, role, action)
+    # The working life at issue: one period from a certified record, one the claimant proposed,
+    # and a calculation on them.
+    period = {"country": "PL", "starts_on": "1975-09-01", "ends_on": "1990-12-31", "kind": "employment",
+              "evidence": PERIOD_EVIDENCE}
+    assert factory.client.post(f"/api/v1/appeals/{reference}/periods", json=period,
+                               headers=officer.headers).status_code == 201
+    proposed = {**period, "starts_on": "1991-01-01", "ends_on": "1991-06-30"}
+    assert factory.client.post(f"/api/v1/status/{reference}/periods", json=proposed,
+                               headers={"X-Access-Code": lodged["access_code"]}).status_code == 201
+    assert factory.client.post(f"/api/v1/appeals/{reference}/calculations", json={
+        "amounts": {"PL": {"theoretical": "3100.00", "independent": "3100.00"}}}, headers=officer.headers
+    ).status_code == 201
+    for role, action in steps[2:]:
         _act(factory, clock, reference, role, action)
     factory.upload(reference, ONLY_OLD, "Świadectwo pracy Erasable.pdf")
     factory.upload(reference, SHARED, "form.pdf")
@@ -165,7 +181,7 @@ def _rows_of(app, references: list[str]) -> dict:
             "personal_id": [p.model_dump() for p in session.exec(
                 select(PersonalId).where(PersonalId.claimant_id.in_(claimants)))],
         }
-        for model in (Event, Notice, Document):
+        for model in (Event, Notice, Document, InsurancePeriod, Calculation):
             rows[model.__name__] = [r.model_dump() for r in session.exec(
                 select(model).where(model.appeal_id.in_(ids)).order_by(model.id))]
         db.session.close()
@@ -322,7 +338,8 @@ def test_erasure_removes_the_personal_data_and_keeps_metrics_chains_and_bundles(
     assert (erasure.action, erasure.from_state, erasure.to_state, erasure.actor, erasure.actor_role) == (
         ERASURE, "closed", "closed", "system", "system")
     assert erasure.payload == {"claimants": 1, "personal_ids": 1, "documents": 2, "files": 1,
-                               "notices": len(notices), "events": len(events) - 1}
+                               "notices": len(notices), "events": len(events) - 1, "insurance_periods": 2,
+                               "calculations": 1}
     assert [e.action for e in events[:-1]] == ["lodge", "admit", "assign", "request_information", "receive_information",
                                                "decide_review", "request_mediation", "end_mediation",
                                                "acknowledge_referral", "schedule_hearing", "deliver_judgment"]
