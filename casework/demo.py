@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import os
 import random
-from datetime import timedelta
+from datetime import date, timedelta
+from decimal import Decimal
 
 from flask import current_app
 from sqlmodel import func, select
@@ -15,6 +16,9 @@ from casework import operations
 from casework.access import CLAIMANT, Actor, issue_api_token, new_staff
 from casework.clock import now
 from casework.db import db, writing
+from casework.entitlement import calculation
+from casework.entitlement import operations as entitlement
+from casework.entitlement import rules as rules_data
 from casework.models import ApiToken, Appeal, User
 
 PASSWORD = "casework-demo"
@@ -94,6 +98,8 @@ def seed(count: int = 40, rng_seed: int = 7) -> list[tuple[str, str, str]]:
         other = rng.choice([c for c in countries if c != decision_country])
         residence = rng.choice([other, decision_country, other])
         benefit = rng.choice(list(GROUNDS))
+        if index % len(states) == 1:
+            benefit = "old_age_pension"  # an appeal under review in each round shows the calculator
         steps = PATHS[state]
         lodged_at = now() - timedelta(days=6 * len(steps) + rng.randint(2, 40), hours=rng.randint(0, 9))
         # Most appeals are lodged in time; every seventh comes months late and is admitted with a reason.
@@ -130,6 +136,8 @@ def seed(count: int = 40, rng_seed: int = 7) -> list[tuple[str, str, str]]:
                                           {"to_country": decision_country,
                                            "to_institution_name": INSTITUTIONS[decision_country][0]}, occurred_at=at)
             for who, action, extra in steps:
+                if action == "decide_review" and appeal.benefit == rules_data.BENEFIT:
+                    working_life(appeal, users, other, random.Random(index))
                 at += timedelta(days=rng.randint(3, 6), hours=rng.randint(0, 5))
                 actor = {"officer": Actor.staff(users[("officer", appeal.handling_country)]), "claimant": CLAIMANT,
                          "tribunal": Actor.staff(users[("tribunal", "CBSST")])}[who]
@@ -138,8 +146,50 @@ def seed(count: int = 40, rng_seed: int = 7) -> list[tuple[str, str, str]]:
                     extra["late_filing_reason"] = "The decision was sent to a former address abroad."
                 operations.perform_action(db.session, appeal, actor, action, extra, occurred_at=min(at, now()))
             db.session.commit()
+        if state == "under_review" and appeal.benefit == rules_data.BENEFIT:
+            with writing():
+                working_life(appeal, users, other, random.Random(index))
+                db.session.commit()
         made.append((appeal.reference, code, appeal.state))
     return made
+
+
+def working_life(appeal: Appeal, users: dict, other: str, rng: random.Random) -> None:
+    """Periods in three countries from the institutions' certified records, one more the claimant
+    proposed, and the officer's calculation on them, as during a review."""
+    officer = Actor.staff(users[("officer", appeal.handling_country)])
+    third = rng.choice([c for c in INSTITUTIONS if c not in (appeal.handling_country, other)])
+    start = date(appeal.claimant.birth_date.year + 20, rng.choice((1, 4, 9)), 1)
+    first, second, short = rng.randint(6, 15), rng.randint(8, 20), rng.randint(4, 11)
+    middle = start.replace(year=start.year + first)
+    last = middle.replace(year=middle.year + second)
+    today = now().date()
+    periods = [
+        (appeal.handling_country, start, middle - timedelta(days=1), "employment"),
+        (other, middle, last - timedelta(days=1), "employment"),
+        # A child's care credited in the first country, overlapping the job in the second.
+        (appeal.handling_country, middle.replace(year=middle.year + 2), middle.replace(year=middle.year + 3),
+         "credited_care"),
+        (third, last, min(last + timedelta(days=30 * short), today), "employment"),
+    ]
+    for country, first_day, last_day, kind in periods:
+        if first_day <= last_day <= today:
+            entitlement.enter_period(db.session, appeal, officer, {
+                "country": country, "starts_on": first_day, "ends_on": last_day, "kind": kind,
+                "evidence": f"SED P5000 of {INSTITUTIONS[country][0]}"})
+    proposal = last + timedelta(days=30 * short + 40)
+    if proposal + timedelta(days=180) <= today:
+        entitlement.enter_period(db.session, appeal, CLAIMANT, {
+            "country": other, "starts_on": proposal, "ends_on": proposal + timedelta(days=180),
+            "kind": "self_employment",
+            "evidence": "Invoices of my own business"})
+    amounts = {}
+    basis = calculation.bases(entitlement.compute_aggregation(db.session, appeal), rules_data.current())
+    for country, needed in calculation.amounts_needed(basis).items():
+        theoretical = Decimal(rng.randrange(90_000, 240_000)) / 100
+        independent = (theoretical * Decimal(rng.choice(("0.3", "0.5", "0.8")))).quantize(Decimal("0.01"))
+        amounts[country] = {"theoretical": theoretical, "independent": independent if "independent" in needed else None}
+    entitlement.run_calculation(db.session, appeal, officer, {"amounts": amounts})
 
 
 def issue_tokens() -> list[tuple[User, str]]:

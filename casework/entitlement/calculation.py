@@ -140,11 +140,17 @@ def _rule(rules: Rules, country: str) -> Rule:
     return rule
 
 
+_WHY_NEEDED = {
+    "theoretical": _l("is required: this country pays a share of the pension"),
+    "independent": _l("is required: this country's own periods meet its minimum, so its own pension is compared "
+                      "with the share"),
+}
+
+
 def _needed(amounts: dict[str, Amounts], country: str, which: str) -> Decimal:
     value = getattr(amounts.get(country), which, None)
     if value is None:
-        raise CalculationRefused(f"amounts.{country}.{which}",
-                                 _l("is required: the calculation needs it for %(country)s", country=country))
+        raise CalculationRefused(f"amounts.{country}.{which}", _WHY_NEEDED[which])
     return value
 
 

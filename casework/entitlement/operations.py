@@ -15,7 +15,7 @@ from casework.clock import isoformat, now
 from casework.countries import country_currency
 from casework.entitlement import rules as rules_data
 from casework.entitlement.calculation import Amounts, CalculationRefused, Result, calculate
-from casework.entitlement.periods import Period, aggregate
+from casework.entitlement.periods import Aggregation, Period, aggregate
 from casework.errors import Conflict, NotFound, ValidationFailed
 from casework.models import Appeal, Calculation, InsurancePeriod
 
@@ -152,10 +152,19 @@ def _amounts_json(amounts: dict[str, Amounts]) -> dict:
     }
 
 
+def aggregated(confirmed: list[InsurancePeriod]) -> Aggregation:
+    return aggregate(Period(p.country, p.starts_on, p.ends_on, p.kind, p.id) for p in confirmed)
+
+
+def compute_aggregation(session: Session, appeal: Appeal) -> Aggregation:
+    """The appeal's confirmed periods, aggregated as they stand."""
+    return aggregated(periods_of(session, appeal, ("confirmed",)))
+
+
 def compute(session: Session, appeal: Appeal, amounts: dict[str, Amounts]) -> tuple[list[InsurancePeriod], Result]:
     """The calculation on the appeal's confirmed periods as they stand, without storing it."""
     confirmed = periods_of(session, appeal, ("confirmed",))
-    aggregation = aggregate(Period(p.country, p.starts_on, p.ends_on, p.kind, p.id) for p in confirmed)
+    aggregation = aggregated(confirmed)
     try:
         return confirmed, calculate(aggregation, rules_data.current(), amounts)
     except CalculationRefused as refused:

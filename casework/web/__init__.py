@@ -90,7 +90,7 @@ def _country(code: str | None) -> str:
 def init_app(app: Flask) -> None:
     from casework.api.blueprint import bp as api_bp
     from casework.api.documents import bp as api_documents_bp
-    from casework.web import admin, auth, cases, claimant, mediator, metrics, officer, pages, tribunal
+    from casework.web import admin, auth, cases, claimant, entitlement, mediator, metrics, officer, pages, tribunal
 
     login_manager.init_app(app)
     login_manager.login_view = "auth.sign_in"
@@ -99,7 +99,7 @@ def init_app(app: Flask) -> None:
     csrf.exempt(api_bp)
     csrf.exempt(api_documents_bp)  # the API's uploads: multipart, but authenticated per request all the same
     for blueprint in (pages.bp, auth.bp, officer.bp, cases.bp, claimant.bp, mediator.bp, tribunal.bp,
-                      tribunal.case_files, admin.bp):
+                      tribunal.case_files, admin.bp, entitlement.bp):
         app.register_blueprint(blueprint)
     metrics.register(app)  # the public performance page and its open data (JSON, CSV)
     app.context_processor(_page_context)

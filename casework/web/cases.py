@@ -18,6 +18,7 @@ from casework.clock import days_left, now
 from casework.db import db
 from casework.deadlines import calendar, schedule
 from casework.documents import MAX_MB, documents_of, path_for
+from casework.entitlement import operations as entitlement
 from casework.errors import APIError, NotFound, VersionConflict, from_workflow
 from casework.i18n import ACTION_LABELS
 from casework.models import Document, Event, Notice, Tribunal, User
@@ -60,8 +61,13 @@ def _deadline_rows(appeal, zone: ZoneInfo) -> list[dict]:
     return rows
 
 
-def _case_page(appeal, errors: dict | None = None, failed_action: str | None = None, values=None, status: int = 200):
+def case_page(appeal, errors: dict | None = None, failed_action: str | None = None, values=None, status: int = 200,
+              period_errors: dict | None = None, period_values=None):
+    """The case page; a refused form comes back with its errors (an action's, or the period form's)."""
+    from casework.web.entitlement import history  # that module builds on this one's pages
+
     zone = ZoneInfo(staff_timezone(current_user))
+    found = history(appeal)
     actions = operations.allowed_actions(appeal, current_user.role) if can_act(current_user, appeal) else []
     events = db.session.exec(select(Event).where(Event.appeal_id == appeal.id).order_by(Event.seq)).all()
     notices = db.session.exec(select(Notice).where(Notice.appeal_id == appeal.id).order_by(Notice.id.desc())).all()
@@ -84,13 +90,20 @@ def _case_page(appeal, errors: dict | None = None, failed_action: str | None = N
         errors=errors or {},
         failed_action=failed_action,
         values=values or {},
+        history=found,
+        coordination_countries=found["coordination_countries"],  # the period form's country list
+        other_countries=found["other_countries"],
+        may_enter_periods=current_user.role == "officer" and can_act(current_user, appeal) and not appeal.is_closed,
+        latest_calculation=entitlement.latest_calculation(db.session, appeal),
+        period_errors=period_errors or {},
+        period_values=period_values or {},
     ), status
 
 
 @bp.get("/<reference>")
 @login_required
 def case(reference: str):
-    return _case_page(load_visible(reference, current_user))
+    return case_page(load_visible(reference, current_user))
 
 
 @bp.post("/<reference>/actions/<action>")
@@ -111,7 +124,7 @@ def act(reference: str, action: str):
         db.session.commit()
     except FormErrors as error:
         db.session.rollback()
-        return _case_page(appeal, error.errors, action, request.form, 422)
+        return case_page(appeal, error.errors, action, request.form, 422)
     except VersionConflict:
         db.session.rollback()
         flash(_("Someone else changed this appeal while you were looking at it. Here it is as it is now; "
@@ -122,7 +135,7 @@ def act(reference: str, action: str):
         refusal = from_workflow(error) if isinstance(error, WorkflowError) else error
         if refusal.details:  # input the actor can supply: back to the form, the field named
             fields = {d["field"]: d["message"] for d in refusal.details}
-            return _case_page(load_visible(reference, current_user), fields, action, request.form, 422)
+            return case_page(load_visible(reference, current_user), fields, action, request.form, 422)
         flash(str(refusal.message), "error")
         return redirect(url_for("cases.case", reference=reference), code=303)
     flash(_("Done: %(what)s.", what=_action_label(action)), "success")

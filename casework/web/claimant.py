@@ -19,7 +19,8 @@ from zoneinfo import ZoneInfo
 
 import babel
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, session, url_for
-from flask_babel import gettext as _, lazy_pgettext, pgettext
+from flask_babel import gettext as _
+from flask_babel import lazy_pgettext, pgettext
 from pydantic import ValidationError
 from sqlmodel import select
 
@@ -31,6 +32,7 @@ from casework.countries import LANGUAGES, babel_locale, country_codes
 from casework.db import db
 from casework.deadlines import calendar, schedule
 from casework.documents import MAX_MB, add_document, documents_of, media_type_of
+from casework.entitlement import operations as entitlement
 from casework.errors import APIError, NotFound, ValidationFailed, VersionConflict
 from casework.i18n import BENEFIT_LABELS, CLAIMANT_ACTIONS, select_locale
 from casework.models import BENEFITS, Event, Notice
@@ -522,7 +524,9 @@ def _deadlines(appeal, zone: ZoneInfo) -> list[dict]:
     return rows
 
 
-def _status_page(appeal):
+def _status_page(appeal, period_errors: dict | None = None, period_values=None, status: int = 200):
+    from casework.web.entitlement import history, result_context
+
     language = select_locale()
     timezone = calendar.timezone_for(appeal.claimant.residence_country)
     zone = ZoneInfo(timezone)
@@ -532,6 +536,11 @@ def _status_page(appeal):
         select(Notice).where(Notice.appeal_id == appeal.id, Notice.recipient_role == "claimant").order_by(Notice.id.desc())
     ).all()
     guidance = claimant_guidance(appeal, [d["row"] for d in deadlines], language)
+    found = history(appeal)
+    latest = entitlement.latest_calculation(db.session, appeal)
+    calculation = result_context(appeal, latest, language) if latest else {}
+    if latest:
+        calculation["ctx"] = dict(calculation)
     return _private(render_template(
         "claimant/status.html",
         appeal=appeal,
@@ -547,7 +556,14 @@ def _status_page(appeal):
         choices=CHOICES,
         may_upload=not appeal.is_closed,
         max_mb=MAX_MB,
-    ))
+        history=found,
+        coordination_countries=found["coordination_countries"],
+        other_countries=found["other_countries"],
+        may_propose=not appeal.is_closed,
+        period_errors=period_errors or {},
+        period_values=period_values or {},
+        **calculation,
+    ), status)
 
 
 @bp.get("/track/<reference>")
@@ -615,3 +631,28 @@ def upload(reference: str):
         return back
     flash(_("Your document was added to your appeal."), "success")
     return back
+
+
+@bp.post("/track/<reference>/periods")
+def propose_period(reference: str):
+    """A period the claimant says the officers do not have: counted once an officer confirms it."""
+    from casework.web.entitlement import FormInvalid, period_form
+
+    appeal = _opened(reference, lock=True)
+    if appeal is None:
+        return _to_track(reference)
+    try:
+        entitlement.enter_period(db.session, appeal, CLAIMANT, period_form(request.form))
+        db.session.commit()
+    except FormInvalid as invalid:
+        db.session.rollback()
+        return _status_page(appeal, invalid.errors, request.form, 422)
+    except APIError as error:
+        db.session.rollback()
+        if error.details:
+            errors = {d["field"]: d["message"] for d in error.details}
+            return _status_page(_opened(reference), errors, request.form, 422)
+        flash(str(error.message), "warning")
+        return redirect(url_for("claimant.status", reference=reference, _anchor="periods"), code=303)
+    flash(_("Thank you: an officer will check the period and tell you."), "success")
+    return redirect(url_for("claimant.status", reference=reference, _anchor="periods"), code=303)
