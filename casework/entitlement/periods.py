@@ -16,12 +16,15 @@ countries is counted once, for the one country whose period prevails under Art 1
 
 Days of one country's overlapping periods (a job and a credit there) are simply counted once.
 
-Lengths are given in months and days: each unbroken stretch is measured from its first day to the
-day after its last, in whole calendar months (a month from the 31st ends at the end of a shorter
-month: python-dateutil's ``relativedelta``) and remaining days. The stretches' months are added,
-and so are the days left over from separate stretches, every 30 of them making one more month; the
-days left over from a single stretch stay days (1 January to 30 December is 11 months and 30 days,
-not a year). The exact number of days is kept too: the pro-rata ratio of Art 52 is in days.
+Lengths are given in months and days. A stretch of days is measured in whole months counted from
+its first day, as time limits are (Regulation 1182/71 Art 3(2)(c); § 188 BGB): a month that began
+on the 15th is complete at the end of the 14th of the next month, and one that began on a day the
+next month lacks (the 29th to 31st) at the end of that shorter month: 31 January to 28 February is
+one month, and 29 February 2020 to 28 February 2021 one year. The days after the last whole month
+are days. The stretches' months are added, and so are the days left over from separate stretches,
+every 30 of them making one more month; the days left over from a single stretch stay days
+(1 January to 30 December is 11 months and 30 days, not a year). The exact number of days is kept
+too: the pro-rata ratio of Art 52 is computed in days.
 """
 
 from __future__ import annotations
@@ -93,15 +96,31 @@ class Duration:
         return {"months": self.months, "days": self.days, "total_days": self.total_days}
 
 
+def _end_of_month(first: date, count: int) -> date:
+    """The last day of the ``count``-th whole month counted from ``first`` (see the docstring)."""
+    if count == 0:
+        return first - timedelta(days=1)
+    same_day = first + relativedelta(months=count)  # the last day of the month where it lacks that day
+    return same_day if same_day.day != first.day else same_day - timedelta(days=1)
+
+
+def months_and_days(first: date, last: date) -> tuple[int, int]:
+    """Whole months from ``first`` to ``last`` (both included), and the days left over."""
+    months = (last.year - first.year) * 12 + last.month - first.month + 1
+    while months > 0 and _end_of_month(first, months) > last:
+        months -= 1
+    return months, (last - _end_of_month(first, months)).days
+
+
 def duration(stretches: Iterable[tuple[date, date]]) -> Duration:
     """The length of unbroken, non-overlapping stretches (first and last day included)."""
     months = days = total = parts = 0
     for first, last in stretches:
-        step = relativedelta(last + timedelta(days=1), first)
-        months += step.years * 12 + step.months
-        days += step.days
+        whole, rest = months_and_days(first, last)
+        months += whole
+        days += rest
         total += (last - first).days + 1
-        parts += bool(step.days)
+        parts += bool(rest)
     if parts > 1:
         months += days // DAYS_PER_MONTH
         days %= DAYS_PER_MONTH
