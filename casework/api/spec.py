@@ -24,6 +24,9 @@ def _field(loc: tuple) -> str:
     # A discriminated union reports the tag first ("decide_review.reasons"): the field is "reasons".
     if len(parts) > 1 and parts[0] in ACTIONS:
         parts = parts[1:]
+    # A mapping's key that is wrong ("amounts.ZZ.[key]"): the field is the entry itself.
+    if parts and parts[-1] == "[key]":
+        parts = parts[:-1]
     return ".".join(parts)
 
 

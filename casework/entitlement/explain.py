@@ -89,11 +89,12 @@ def day_text(value: str | date, language: str) -> str:
 
 def formula(row: dict, language: str) -> str:
     """The pro-rata formula with the numbers in: "1 500,00 € × 2 191 ÷ 7 548 days = 435,41 €"."""
-    currency = row["currency"]
-    return _("%(theoretical)s × %(days)s ÷ %(total)s days = %(amount)s",
-             theoretical=money(row["theoretical_amount"], currency, language),
-             days=number(row["ratio"]["days"], language), total=number(row["ratio"]["of_days"], language),
-             amount=money(row["pro_rata_amount"], currency, language))
+    currency, total = row["currency"], row["ratio"]["of_days"]
+    return ngettext("%(theoretical)s × %(days)s ÷ %(total)s day = %(amount)s",
+                    "%(theoretical)s × %(days)s ÷ %(total)s days = %(amount)s", total,
+                    theoretical=money(row["theoretical_amount"], currency, language),
+                    days=number(row["ratio"]["days"], language), total=number(total, language),
+                    amount=money(row["pro_rata_amount"], currency, language))
 
 
 def _overlap_sentence(overlap: dict, language: str) -> str:

@@ -13,8 +13,8 @@ from sqlmodel import Session, func, select
 from casework.access import Actor
 from casework.clock import isoformat, now
 from casework.countries import country_currency
-from casework.entitlement import rules as rules_data
-from casework.entitlement.calculation import Amounts, CalculationRefused, Result, calculate
+from casework.entitlement import explain, rules as rules_data
+from casework.entitlement.calculation import Amounts, CalculationRefused, Result, calculate, cents
 from casework.entitlement.periods import Aggregation, Period, aggregate
 from casework.errors import Conflict, NotFound, ValidationFailed
 from casework.models import Appeal, Calculation, InsurancePeriod
@@ -121,7 +121,8 @@ def decide_period(session: Session, appeal: Appeal, actor: Actor, period_id: int
         raise NotFound(_("No such period on this appeal."))
     sources, target = DECISIONS[decision]
     if period.status not in sources:
-        raise Conflict(_("This period is %(status)s; it cannot be changed so.", status=period.status))
+        raise Conflict(_("This period's status is “%(status)s”: that decision is no longer possible.",
+                         status=explain.PERIOD_STATUS_LABELS[period.status]))
     if decision != "confirm" and not note:
         raise ValidationFailed.field("note", _("is required: say why, the claimant reads it"))
     period.status = target
@@ -145,7 +146,7 @@ def _amounts(data: dict) -> dict[str, Amounts]:
 
 
 def _amounts_json(amounts: dict[str, Amounts]) -> dict:
-    money = lambda value: None if value is None else str(value)  # noqa: E731
+    money = lambda value: None if value is None else str(cents(value))  # noqa: E731
     return {
         country: {"currency": a.currency, "theoretical": money(a.theoretical), "independent": money(a.independent)}
         for country, a in sorted(amounts.items())

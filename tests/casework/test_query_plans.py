@@ -359,8 +359,26 @@ def _visit(app, client, factory: Factory, clock, recorder: Recorder) -> None:
     with path("POST /api/v1/appeals/<ref>/actions (request_tribunal)"):
         factory.act(appeals["awaiting_claimant"]["reference"], "officer", {"action": "request_tribunal"})
 
+    # The insurance history and the calculator.
+    period = {"country": "DE", "starts_on": "1980-01-01", "ends_on": "1989-12-31", "kind": "employment"}
+    with path("POST /api/v1/appeals/<ref>/periods"):
+        assert client.post(f"/api/v1/appeals/{reference}/periods", json=period,
+                           headers=officer.headers).status_code == 201
+    with path("POST /api/v1/appeals/<ref>/calculations"):
+        assert client.post(f"/api/v1/appeals/{reference}/calculations", headers=officer.headers, json={
+            "amounts": {"DE": {"theoretical": "1000", "independent": "900"}}}).status_code == 201
+    for suffix in ("/periods", "/calculations", "/calculations/1"):
+        with path(f"GET /api/v1/appeals/<ref>{suffix}"):
+            assert client.get(f"/api/v1/appeals/{reference}{suffix}", headers=officer.headers).status_code == 200
+
     # The claimant.
     code = {"X-Access-Code": appeals["under_review"]["access_code"]}
+    with path("POST /api/v1/status/<ref>/periods"):
+        assert client.post(f"/api/v1/status/{reference}/periods", json={**period, "country": "PL"},
+                           headers=code).status_code == 201
+    for suffix in ("/periods", "/calculation"):
+        with path(f"GET /api/v1/status/<ref>{suffix}"):
+            assert client.get(f"/api/v1/status/{reference}{suffix}", headers=code).status_code == 200
     with path("GET /api/v1/status/<ref>"):
         assert client.get(f"/api/v1/status/{reference}", headers=code).status_code == 200
     closing = appeals["lodged"]
@@ -394,6 +412,9 @@ def _visit(app, client, factory: Factory, clock, recorder: Recorder) -> None:
             assert staff.get(f"/queue/?{query}").status_code == 200
     with path("GET /appeals/<ref>"):
         assert staff.get(f"/appeals/{reference}").status_code == 200
+    for suffix in ("/calculation", "/calculations/1"):
+        with path(f"GET /appeals/<ref>{suffix}"):
+            assert staff.get(f"/appeals/{reference}{suffix}").status_code == 200
     with path("POST /appeals/<ref>/actions/<action> (request_information)"):
         version = factory.get(reference)["version"]
         assert staff.post(f"/appeals/{reference}/actions/request_information",

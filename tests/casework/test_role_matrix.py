@@ -39,7 +39,7 @@ from werkzeug.security import generate_password_hash
 from casework.access import issue_api_token, new_staff
 from casework.clock import now
 from casework.db import db, writing
-from casework.models import ApiToken, Appeal, Document, Event, User
+from casework.models import ApiToken, Appeal, Calculation, Document, Event, InsurancePeriod, User
 from tests.factories import PDF, STAFF_PASSWORD, Factory, Staff, lodge_body
 
 HTML = {"Accept": "text/html"}
@@ -112,6 +112,16 @@ def api_act(success: int):
     return expect
 
 
+def api_officer(success: int):
+    """Entering periods and running calculations: the handling institution's officers only."""
+    def expect(caller, subject):
+        status = api_read(caller, subject)
+        if status != 200:
+            return status
+        return success if caller == "officer_handling" else 403
+    return expect
+
+
 def api_case_file(caller, subject):
     if caller not in STAFF:
         return 401
@@ -144,6 +154,15 @@ def page_act(where: str):
         if status != 200:
             return status
         return (303, where) if subject in ACTS.get(caller, ()) else 403
+    return expect
+
+
+def page_officer(where: str):
+    def expect(caller, subject):
+        status = page_read(caller, subject)
+        if status != 200:
+            return status
+        return (303, where) if caller == "officer_handling" else 403
     return expect
 
 
@@ -201,6 +220,11 @@ def by_the_claimant(caller: str) -> bool:
     """An appeal is withdrawn once."""
     return caller == "claimant"
 
+
+def by_the_handling_officer(caller: str) -> bool:
+    """A proposed period is confirmed once."""
+    return caller == "officer_handling"
+
 # (endpoint, method) -> who gets what. The claimant's forgetting and signing out come last: they
 # end what the callers' browsers opened.
 MATRIX: dict[tuple[str, str], Endpoint] = {
@@ -218,12 +242,24 @@ MATRIX: dict[tuple[str, str], Endpoint] = {
     ("api.bundle", "GET"): Endpoint("/api/v1/appeals/{ref}/bundle", api_case_file, CASE_FILE_SUBJECTS),
     ("api.bundle_zip", "GET"): Endpoint("/api/v1/appeals/{ref}/bundle.zip", api_case_file, CASE_FILE_SUBJECTS),
     ("api.referrals", "GET"): Endpoint("/api/v1/tribunal/referrals", api_roles("tribunal")),
+    ("api.periods", "GET"): Endpoint("/api/v1/appeals/{ref}/periods", api_read, SUBJECTS),
+    ("api.enter_period", "POST"): Endpoint("/api/v1/appeals/{ref}/periods", api_officer(201), SUBJECTS, "period", True),
+    ("api.decide_period", "POST"): Endpoint("/api/v1/appeals/{ref}/periods/{period}/decision", api_officer(200),
+                                            SUBJECTS, "period_decision", True, by_the_handling_officer),
+    ("api.calculations", "GET"): Endpoint("/api/v1/appeals/{ref}/calculations", api_read, SUBJECTS),
+    ("api.run_calculation", "POST"): Endpoint("/api/v1/appeals/{ref}/calculations", api_officer(201), SUBJECTS,
+                                              "calculation", True),
+    ("api.calculation", "GET"): Endpoint("/api/v1/appeals/{ref}/calculations/1", api_read, SUBJECTS),
     # The claimant's API.
     ("api.status", "GET"): Endpoint("/api/v1/status/{ref}", api_claimant(200), ("review",)),
     ("api.claimant_act", "POST"): Endpoint("/api/v1/status/{ref}/actions", api_claimant(200), ("review",),
                                           "claimant_action", True, by_the_claimant),
     ("api_documents.claimant_upload", "POST"): Endpoint("/api/v1/status/{ref}/documents", api_claimant(201),
                                                        ("review",), "file", True),
+    ("api.claimant_periods", "GET"): Endpoint("/api/v1/status/{ref}/periods", api_claimant(200), ("review",)),
+    ("api.propose_period", "POST"): Endpoint("/api/v1/status/{ref}/periods", api_claimant(201), ("review",), "period",
+                                             True),
+    ("api.claimant_calculation", "GET"): Endpoint("/api/v1/status/{ref}/calculation", api_claimant(200), ("review",)),
     # Published to everyone.
     ("api_published.keys", "GET"): Endpoint("/api/v1/keys", public),
     ("api_metrics.report", "GET"): Endpoint("/api/v1/metrics", public),
@@ -252,6 +288,16 @@ MATRIX: dict[tuple[str, str], Endpoint] = {
     ("cases.upload", "POST"): Endpoint("/appeals/{ref}/documents", page_act("/appeals/{ref}#documents"), SUBJECTS,
                                        "file", True),
     ("cases.download", "GET"): Endpoint("/appeals/{ref}/documents/{doc}", page_case_file, CASE_FILE_SUBJECTS),
+    ("entitlement.enter_period", "POST"): Endpoint("/appeals/{ref}/periods", page_officer("/appeals/{ref}#periods"),
+                                                   SUBJECTS, "period_form", True),
+    ("entitlement.decide_period", "POST"): Endpoint("/appeals/{ref}/periods/{period}/decision",
+                                                    page_officer("/appeals/{ref}#periods"), SUBJECTS, "decision_form",
+                                                    True, by_the_handling_officer),
+    ("entitlement.calculation_form", "GET"): Endpoint("/appeals/{ref}/calculation", page_read, SUBJECTS),
+    ("entitlement.run_calculation", "POST"): Endpoint("/appeals/{ref}/calculations",
+                                                      page_officer("/appeals/{ref}/calculations/2"), SUBJECTS,
+                                                      "calculation_form", True),
+    ("entitlement.calculation", "GET"): Endpoint("/appeals/{ref}/calculations/1", page_read, SUBJECTS),
     ("case_files.bundle_json", "GET"): Endpoint("/appeals/{ref}/bundle.json", page_case_file, CASE_FILE_SUBJECTS),
     ("case_files.bundle_zip", "GET"): Endpoint("/appeals/{ref}/bundle.zip", page_case_file, CASE_FILE_SUBJECTS),
     ("admin.access", "GET"): Endpoint("/admin/access", page_roles("admin")),
@@ -269,6 +315,8 @@ MATRIX: dict[tuple[str, str], Endpoint] = {
                                        ("review",), "version_form", True, by_the_claimant),
     ("claimant.upload", "POST"): Endpoint("/track/{ref}/documents", claimant_page((303, "/track/{ref}#documents")),
                                           ("review",), "file", True),
+    ("claimant.propose_period", "POST"): Endpoint("/track/{ref}/periods", claimant_page((303, "/track/{ref}#periods")),
+                                                  ("review",), "period_form", True),
     ("claimant.leave", "POST"): Endpoint("/track/{ref}/leave", lambda caller, subject: (303, "/track"), ("review",)),
     ("auth.sign_out", "POST"): Endpoint("/sign-out", signed_in((303, "/"))),
 }
@@ -282,6 +330,13 @@ class Subject:
     access_code: str
     document: int
     name: str
+    period: int  # a period the claimant proposed, for an officer to decide on
+
+
+PERIOD = {"country": "DE", "starts_on": "1980-01-01", "ends_on": "1989-12-31", "kind": "employment"}
+AMOUNTS = {"DE": {"theoretical": "1000.00", "independent": "900.00"}}
+# By the time a calculation is run in the matrix, the officer has also entered a period in France.
+AMOUNTS_WITH_FR = {**AMOUNTS, "FR": {"theoretical": "800.00", "independent": "100.00"}}
 
 
 class World:
@@ -326,7 +381,13 @@ class World:
             self.factory.act(appeal["reference"], "officer", {"action": "assign",
                                                               "user": self.staff["mediator_assigned"].email})
         document = self.factory.upload(appeal["reference"])["id"]
-        return Subject(appeal["reference"], appeal["access_code"], document, NAMES[name])
+        reference, officer = appeal["reference"], self.staff["officer_handling"].headers
+        assert self.api.post(f"/api/v1/appeals/{reference}/periods", json=PERIOD, headers=officer).status_code == 201
+        proposed = self.api.post(f"/api/v1/status/{reference}/periods", headers={"X-Access-Code": appeal["access_code"]},
+                                 json={**PERIOD, "country": "PL", "starts_on": "1990-01-01", "ends_on": "1990-12-31"})
+        assert self.api.post(f"/api/v1/appeals/{reference}/calculations", json={"amounts": AMOUNTS},
+                             headers=officer).status_code == 201
+        return Subject(reference, appeal["access_code"], document, NAMES[name], proposed.get_json()["id"])
 
     def _browser(self, caller: str):
         browser = self.app.test_client()
@@ -355,13 +416,17 @@ class World:
         return {}
 
     def stored(self, subject: Subject) -> tuple:
-        """What a request could change: version, state, events, documents."""
+        """What a request could change: version, state, events, documents, periods, calculations."""
         with self.app.app_context():
             appeal = db.session.exec(select(Appeal).where(Appeal.reference == subject.reference)).unique().one()
             events = db.session.exec(select(func.count()).select_from(Event).where(Event.appeal_id == appeal.id)).one()
             documents = db.session.exec(
                 select(func.count()).select_from(Document).where(Document.appeal_id == appeal.id)).one()
-            return appeal.version, appeal.state, events, documents
+            periods = sorted(db.session.exec(select(InsurancePeriod.id, InsurancePeriod.status)
+                                             .where(InsurancePeriod.appeal_id == appeal.id)).all())
+            calculations = db.session.exec(
+                select(func.count()).select_from(Calculation).where(Calculation.appeal_id == appeal.id)).one()
+            return appeal.version, appeal.state, events, documents, tuple(periods), calculations
 
 
 def probe(world: World, caller: str) -> dict:
@@ -391,6 +456,16 @@ def payload(world: World, endpoint: Endpoint, caller: str, subject: Subject | No
         if action["action"] == "schedule_hearing":
             body["hearing_at"] = body["hearing_at"][:16]  # the form's local time, no offset
         return {"data": body}
+    if endpoint.send in ("period", "period_form"):
+        body = {**PERIOD, "country": "FR"}
+        return {"json": body} if endpoint.send == "period" else {"data": body}
+    if endpoint.send in ("period_decision", "decision_form"):
+        return {"json": {"decision": "confirm"}} if endpoint.send == "period_decision" else {"data": {"decision": "confirm"}}
+    if endpoint.send == "calculation":
+        return {"json": {"amounts": AMOUNTS_WITH_FR}}
+    if endpoint.send == "calculation_form":
+        return {"data": {f"amounts-{country}-{which}": value for country, given in AMOUNTS_WITH_FR.items()
+                         for which, value in given.items()}}
     if endpoint.send == "claimant_action":
         return {"json": {"action": "withdraw"}}
     if endpoint.send == "version_form":
@@ -451,6 +526,7 @@ def run(world: World, keys: list[tuple[str, str]]) -> tuple[list[Call], list[str
                 url = endpoint.url.format(
                     ref=subject.reference if subject else "", doc=subject.document if subject else "",
                     action=probe(world, caller)["action"], token=world.bystander_token_id,
+                    period=subject.period if subject else "",
                     user=world.bystander.user_id)
                 before = world.stored(subject) if endpoint.writes else None
                 if browser is None:
