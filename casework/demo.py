@@ -168,8 +168,8 @@ def working_life(appeal: Appeal, users: dict, other: str, rng: random.Random) ->
         (appeal.handling_country, start, middle - timedelta(days=1), "employment"),
         (other, middle, last - timedelta(days=1), "employment"),
         # A child's care credited in the first country, overlapping the job in the second.
-        (appeal.handling_country, middle.replace(year=middle.year + 2), middle.replace(year=middle.year + 3),
-         "credited_care"),
+        (appeal.handling_country, middle.replace(year=middle.year + 2),
+         middle.replace(year=middle.year + 3) - timedelta(days=1), "credited_care"),
         (third, last, min(last + timedelta(days=30 * short), today), "employment"),
     ]
     for country, first_day, last_day, kind in periods:

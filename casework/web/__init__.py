@@ -11,7 +11,7 @@ from __future__ import annotations
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
-from babel.dates import get_timezone_location
+from babel.dates import format_interval, get_timezone_location
 from flask import Flask, has_request_context, request
 from flask_login import LoginManager, current_user
 from flask_wtf.csrf import CSRFError, CSRFProtect
@@ -83,6 +83,11 @@ def _day(value) -> str:
     return format_day(value, select_locale()) if value else ""
 
 
+def _date_span(first, last) -> str:
+    """"Jan 1, 2000 – Dec 31, 2008" in the page's language (CLDR's interval formats)."""
+    return format_interval(first, last, "yMMMd", locale=babel_locale(select_locale()))
+
+
 def _country(code: str | None) -> str:
     return country_name(code, select_locale()) if code else ""
 
@@ -106,6 +111,7 @@ def init_app(app: Flask) -> None:
     app.add_template_global(_in_language, "in_language")
     app.add_template_filter(_moment, "moment")
     app.add_template_filter(_day, "day")
+    app.add_template_global(_date_span, "date_span")
     app.add_template_filter(_local_day, "local_day")
     app.add_template_filter(_zone_name, "zone_name")
     app.add_template_filter(_country, "country")
