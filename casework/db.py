@@ -22,8 +22,20 @@ from flask import Flask, current_app, g, has_app_context, request
 from sqlalchemy import event, inspect
 from sqlalchemy.engine import Connection, Engine
 from sqlmodel import Session, SQLModel, create_engine
+from werkzeug.routing import IntegerConverter
 
 from casework import models
+
+BIGGEST_ROW_ID = 2**63 - 1
+
+
+class RowId(IntegerConverter):
+    """A number in an address names a row: 1 to 2⁶³−1, what an integer column holds on either
+    database. Anything else matches no route (404), where it would overflow the driver (a 500)."""
+
+    def __init__(self, url_map, fixed_digits: int = 0, min: int | None = 1, max: int | None = BIGGEST_ROW_ID,
+                 signed: bool = False) -> None:
+        super().__init__(url_map, fixed_digits=fixed_digits, min=min, max=max, signed=signed)
 
 _writing = contextvars.ContextVar("casework_writing", default=False)
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -173,6 +185,8 @@ class Database:
     """Binds an engine to the app; ``db.session`` is the current request's or command's session."""
 
     def init_app(self, app: Flask) -> None:
+        # Before any route is added: every <int:…> in an address is a row id (see RowId).
+        app.url_map.converters["int"] = RowId
         engine = make_engine(database_url(app))
         app.extensions["casework.db"] = engine
         upgrade(engine)
