@@ -184,6 +184,22 @@ def take(url: str, claimants, out: Path) -> list[Path]:
             page = shoot.page(email=OFFICER)
             page.goto("/queue/?lang=ar")
             shoot.shot(page, "officer-queue-ar")
+            # The entitlement calculation of an appeal under review that this officer handles, and
+            # what its claimant reads of it, in Portuguese and in Arabic.
+            under_review = [(ref, code) for ref, code, state in claimants if state == "under_review"]
+            for reference, code in under_review:
+                if page.goto(f"/appeals/{reference}/calculations/1").status == 200:
+                    break
+            else:
+                raise SystemExit("no demo calculation on an appeal this officer handles")
+            shoot.shot(page, "entitlement-calculation", full_page=True)
+            page.context.close()
+            page = shoot.page()
+            open_appeal(page, reference, code, "pt")
+            page.locator("#calculation").screenshot(path=str(out / "entitlement-claimant-pt.png"))
+            page.goto(f"/track/{reference}?lang=ar")
+            page.locator("#periods").screenshot(path=str(out / "entitlement-periods-ar.png"))
+            shoot.saved += [out / "entitlement-claimant-pt.png", out / "entitlement-periods-ar.png"]
             page.context.close()
             return shoot.saved
         finally:
