@@ -184,10 +184,13 @@ def working_life(appeal: Appeal, users: dict, other: str, rng: random.Random) ->
             "kind": "self_employment",
             "evidence": "Invoices of my own business"})
     amounts = {}
-    basis = calculation.bases(entitlement.compute_aggregation(db.session, appeal), rules_data.current())
+    aggregation = entitlement.compute_aggregation(db.session, appeal)
+    basis = calculation.bases(aggregation, rules_data.current())
     for country, needed in calculation.amounts_needed(basis).items():
         theoretical = Decimal(rng.randrange(90_000, 240_000)) / 100
-        independent = (theoretical * Decimal(rng.choice(("0.3", "0.5", "0.8")))).quantize(Decimal("0.01"))
+        # A country's own pension is about its share of a whole career's, a little more or less.
+        share = Decimal(aggregation.recorded[country].total_days) / aggregation.total.total_days
+        independent = (theoretical * share * Decimal(rng.choice(("0.9", "1.05", "1.15")))).quantize(Decimal("0.01"))
         amounts[country] = {"theoretical": theoretical, "independent": independent if "independent" in needed else None}
     entitlement.run_calculation(db.session, appeal, officer, {"amounts": amounts})
 

@@ -188,7 +188,7 @@ def take(url: str, claimants, out: Path) -> list[Path]:
             # what its claimant reads of it, in Portuguese and in Arabic.
             under_review = [(ref, code) for ref, code, state in claimants if state == "under_review"]
             for reference, code in under_review:
-                if page.goto(f"/appeals/{reference}/calculations/1").status == 200:
+                if page.goto(f"/appeals/{reference}/calculations/1?lang=en").status == 200:
                     break
             else:
                 raise SystemExit("no demo calculation on an appeal this officer handles")
