@@ -636,23 +636,17 @@ def upload(reference: str):
 @bp.post("/track/<reference>/periods")
 def propose_period(reference: str):
     """A period the claimant says the officers do not have: counted once an officer confirms it."""
-    from casework.web.entitlement import FormInvalid, period_form
+    from casework.web.entitlement import period_form, submitted
 
     appeal = _opened(reference, lock=True)
     if appeal is None:
         return _to_track(reference)
-    try:
-        entitlement.enter_period(db.session, appeal, CLAIMANT, period_form(request.form))
-        db.session.commit()
-    except FormInvalid as invalid:
-        db.session.rollback()
-        return _status_page(appeal, invalid.errors, request.form, 422)
-    except APIError as error:
-        db.session.rollback()
-        if error.details:
-            errors = {d["field"]: d["message"] for d in error.details}
-            return _status_page(_opened(reference), errors, request.form, 422)
-        flash(str(error.message), "warning")
-        return redirect(url_for("claimant.status", reference=reference, _anchor="periods"), code=303)
+    back = redirect(url_for("claimant.status", reference=reference, _anchor="periods"), code=303)
+    _done, answer = submitted(
+        lambda: entitlement.enter_period(db.session, appeal, CLAIMANT, period_form(request.form)),
+        lambda errors: _status_page(_opened(reference), errors, request.form, 422),
+        lambda: back, category="warning")
+    if answer is not None:
+        return answer
     flash(_("Thank you: an officer will check the period and tell you."), "success")
-    return redirect(url_for("claimant.status", reference=reference, _anchor="periods"), code=303)
+    return back

@@ -6,7 +6,9 @@ The claimant's side (proposing a period, reading the result) is on their status 
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from typing import Callable, TypeVar
+
+from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_pgettext
 from flask_login import current_user, login_required
@@ -28,6 +30,7 @@ from casework.web.cases import case_page, staff_timezone
 from casework.web.claimant import country_choices
 
 bp = Blueprint("entitlement", __name__, url_prefix="/appeals")
+T = TypeVar("T")
 
 PERIOD_FIELDS = ("country", "starts_on", "ends_on", "kind", "evidence")
 PERIOD_LABELS = {
@@ -100,6 +103,26 @@ class FormInvalid(Exception):
         self.errors = errors
 
 
+def submitted(work: Callable[[], T], again: Callable[[dict], Response], refused: Callable[[], Response],
+              category: str = "error") -> tuple[T | None, Response | None]:
+    """Do one form's work and commit: ``(its result, None)``. A form with mistakes, or refused with
+    the fields named, comes back (``again``: the page with each one, 422); any other refusal is
+    said and the reader sent on (``refused``). Nothing is kept of a refused form."""
+    try:
+        result = work()
+        db.session.commit()
+        return result, None
+    except FormInvalid as invalid:
+        db.session.rollback()
+        return None, again(invalid.errors)
+    except APIError as error:
+        db.session.rollback()
+        if error.details:
+            return None, again({d["field"]: d["message"] for d in error.details})
+        flash(str(error.message), category)
+        return None, refused()
+
+
 def _acting_officer(reference: str):
     appeal = load_visible(reference, current_user, lock=True)
     if current_user.role != "officer" or not can_act(current_user, appeal):
@@ -117,21 +140,13 @@ def _back_to_periods(reference: str):
 @login_required
 def enter_period(reference: str):
     appeal = _acting_officer(reference)
-    try:
-        data = period_form(request.form)
-        operations.enter_period(db.session, appeal, Actor.staff(current_user), data)
-        db.session.commit()
-    except FormInvalid as invalid:
-        db.session.rollback()
-        return case_page(appeal, period_errors=invalid.errors, period_values=request.form, status=422)
-    except APIError as error:
-        db.session.rollback()
-        if error.details:
-            fields = {d["field"]: d["message"] for d in error.details}
-            return case_page(load_visible(reference, current_user), period_errors=fields,
-                             period_values=request.form, status=422)
-        flash(str(error.message), "error")
-        return _back_to_periods(reference)
+    _done, answer = submitted(
+        lambda: operations.enter_period(db.session, appeal, Actor.staff(current_user), period_form(request.form)),
+        lambda errors: case_page(load_visible(reference, current_user), period_errors=errors,
+                                 period_values=request.form, status=422),
+        lambda: _back_to_periods(reference))
+    if answer is not None:
+        return answer
     flash(_("The period was added to the insurance history."), "success")
     return _back_to_periods(reference)
 
@@ -213,20 +228,12 @@ def calculation_form(reference: str):
 @login_required
 def run_calculation(reference: str):
     appeal = _acting_officer(reference)
-    try:
-        calculation = operations.run_calculation(db.session, appeal, Actor.staff(current_user),
-                                                 _amounts_form(request.form))
-        db.session.commit()
-    except FormInvalid as invalid:
-        db.session.rollback()
-        return _calculation_form(appeal, invalid.errors, request.form, 422)
-    except APIError as error:
-        db.session.rollback()
-        appeal = load_visible(reference, current_user)
-        if error.details:
-            return _calculation_form(appeal, {d["field"]: d["message"] for d in error.details}, request.form, 422)
-        flash(str(error.message), "error")
-        return redirect(url_for("entitlement.calculation_form", reference=reference), code=303)
+    calculation, answer = submitted(
+        lambda: operations.run_calculation(db.session, appeal, Actor.staff(current_user), _amounts_form(request.form)),
+        lambda errors: _calculation_form(load_visible(reference, current_user), errors, request.form, 422),
+        lambda: redirect(url_for("entitlement.calculation_form", reference=reference), code=303))
+    if answer is not None:
+        return answer
     flash(_("The calculation was made and kept on the appeal."), "success")
     return redirect(url_for("entitlement.calculation", reference=reference, number=calculation.number), code=303)
 
