@@ -153,7 +153,8 @@ def _appeal(session: Session, appeal: Appeal, events: list[Event]) -> dict:
         "hearing": {"hearing_at": isoformat(appeal.hearing_at), "mode": appeal.hearing_mode} if appeal.hearing_at else None,
         "insurance_periods": [period_json(period) for period in entitlement.periods_of(session, appeal)],
         "calculations": [
-            {**calculation_json(calculation, appeal.claimant.preferred_language), "inputs": calculation.inputs}
+            {**calculation_json(calculation, appeal.claimant.preferred_language), "inputs": calculation.inputs,
+             "run_by": calculation.run_by}
             for calculation in entitlement.calculations_of(session, appeal)
         ],
     }

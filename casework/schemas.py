@@ -708,6 +708,7 @@ class CalculationInputsOut(BaseModel):
 
 class BundleCalculationOut(CalculationOut):
     inputs: CalculationInputsOut
+    run_by: str = Field(description="Who ran it: the officer's e-mail.")
 
 
 for _model in (BundleAppealOut, BundleOut, SignedBundleOut):  # they name the entitlement shapes above

@@ -89,6 +89,7 @@ def test_an_officer_enters_three_countries_runs_the_calculation_and_the_claimant
     assert bundle["format"] == "casework-bundle/3"
     (filed,) = bundle["appeal"]["calculations"]
     assert filed["result"] == result and filed["explanation"] == read["explanation"]
+    assert filed["run_by"] == factory.staff("officer", "DE").email
     assert filed["inputs"]["amounts"]["PL"] == {"currency": "PLN", "theoretical": "4000.00", "independent": "2500.00"}
     assert [p["evidence"] for p in bundle["appeal"]["insurance_periods"]] == [p["evidence"] for p in PERIODS]
 
