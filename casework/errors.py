@@ -175,8 +175,9 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(IntegrityError)
     def _integrity(error: IntegrityError):
-        # Two steps recorded as the same event of one appeal: someone else acted first.
-        if "uq_event_appeal_seq" in str(error.orig):
+        # Two steps recorded as the same event (or two calculations as the same number) of one
+        # appeal: someone else acted first.
+        if any(name in str(error.orig) for name in ("uq_event_appeal_seq", "uq_calculation_appeal_number")):
             return api_error_response(VersionConflict())
         raise error
 
