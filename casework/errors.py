@@ -177,7 +177,13 @@ def init_app(app: Flask) -> None:
     def _integrity(error: IntegrityError):
         # Two steps recorded as the same event (or two calculations as the same number) of one
         # appeal: someone else acted first.
-        if any(name in str(error.orig) for name in ("uq_event_appeal_seq", "uq_calculation_appeal_number")):
+        # (PostgreSQL names the constraint, SQLite its columns.)
+        if any(name in str(error.orig) for name in ("uq_event_appeal_seq", "event.appeal_id, event.seq",
+                                                    "uq_calculation_appeal_number",
+                                                    "calculation.appeal_id, calculation.number")):
+            from casework.db import db
+
+            db.session.rollback()  # what the response reads next (the request log's user) needs a usable session
             return api_error_response(VersionConflict())
         raise error
 

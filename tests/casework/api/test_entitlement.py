@@ -224,3 +224,23 @@ def test_a_number_no_row_can_have_is_not_found_not_an_overflow(factory, reviewed
     response = method(f"/api/v1/appeals/{reviewed['reference']}{suffix}", headers=factory.staff("officer", "DE").headers,
                       **({"json": {"decision": "confirm"}} if suffix.endswith("decision") else {}))
     assert response.status_code == 404
+
+
+def test_two_calculations_numbered_alike_are_a_conflict_not_a_500(factory, reviewed, monkeypatch):
+    # The appeal's row lock keeps runs apart; should two ever reach the database with the same
+    # number, the second is a 409, as two steps recorded as the same event are.
+    import sqlalchemy
+
+    from casework.entitlement import operations
+
+    class OneBehind:
+        count = staticmethod(sqlalchemy.func.count)
+
+        @staticmethod
+        def max(column):
+            return sqlalchemy.func.max(column) - 1  # every run takes number 1
+
+    _calculate(factory, reviewed["reference"], {"amounts": AMOUNTS})
+    monkeypatch.setattr(operations, "func", OneBehind)
+    refused = _calculate(factory, reviewed["reference"], {"amounts": AMOUNTS}, expect=409)
+    assert refused["error"]["code"] == "version_conflict"
