@@ -26,12 +26,13 @@ from werkzeug.routing import IntegerConverter
 
 from casework import models
 
-BIGGEST_ROW_ID = 2**63 - 1
+BIGGEST_ROW_ID = 2**31 - 1
 
 
 class RowId(IntegerConverter):
-    """A number in an address names a row: 1 to 2⁶³−1, what an integer column holds on either
-    database. Anything else matches no route (404), where it would overflow the driver (a 500)."""
+    """A number in an address names a row: 1 to 2³¹−1, what an INTEGER column (every id and
+    number of Casework's tables) holds on PostgreSQL. Anything else matches no route (404), where
+    it would overflow the column or the driver (a 500)."""
 
     def __init__(self, url_map, fixed_digits: int = 0, min: int | None = 1, max: int | None = BIGGEST_ROW_ID,
                  signed: bool = False) -> None:

@@ -73,7 +73,7 @@ def test_officer_finds_admits_and_decides_an_appeal(page, factory):
     decide.get_by_role("button", name="Decide the review").click()
     expect(page.get_by_role("status")).to_contain_text("Done")
     expect(page.locator(".status-line .tag").first).to_have_text("Waiting for the claimant's decision")
-    expect(page.get_by_role("region", name="History")).to_contain_text(
+    expect(page.get_by_role("region", name="History", exact=True)).to_contain_text(
         "The Spanish contribution periods are not proven by any certificate.")
 
 

@@ -78,7 +78,7 @@ def test_clerk_downloads_acknowledges_and_judges_an_escalated_appeal(page, staff
     expect(page.get_by_role("status")).to_contain_text("Done")
     expect(page.locator(".status-line .tag").first).to_have_text("Closed")
     expect(page.locator(".status-line .tag-dark")).to_have_text("Allowed by the tribunal")
-    expect(page.get_by_role("region", name="History")).to_contain_text("must be aggregated under Article 6")
+    expect(page.get_by_role("region", name="History", exact=True)).to_contain_text("must be aggregated under Article 6")
     expect(page.get_by_role("region", name="What you can do now")).to_contain_text("Nothing is yours to do")
 
     # Decided: it has left the inbox.
