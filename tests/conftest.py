@@ -9,7 +9,7 @@ import shutil
 
 import pytest
 from jinja2.bccache import BytecodeCache
-from sqlalchemy import text
+from sqlalchemy import make_url, text
 from sqlmodel import SQLModel
 from werkzeug.routing.rules import Rule
 
@@ -19,6 +19,33 @@ from tests.factories import Factory
 
 PG_URL = os.environ.get("CASEWORK_TEST_DATABASE_URL")
 DATABASES = ["sqlite"] + (["postgresql"] if PG_URL else [])
+
+
+# --- parallel workers (pytest-xdist, pytest.ini) ---------------------------------------------------
+
+def pytest_configure(config):
+    """Each worker process of a parallel run (``gw0``, ``gw1``...) tests against a PostgreSQL
+    database of its own, ``<name>_<worker>`` beside the one named, made the first time: a test's
+    reset would otherwise empty the tables under another worker's test. Set before any test
+    module is imported, so every ``PG_URL`` and ``CASEWORK_TEST_DATABASE_URL`` of the run names it."""
+    global PG_URL
+    worker = getattr(config, "workerinput", {}).get("workerid")
+    if not PG_URL or not worker:
+        return
+    PG_URL = own_database(PG_URL, worker)
+    os.environ["CASEWORK_TEST_DATABASE_URL"] = PG_URL
+
+
+def own_database(url: str, suffix: str) -> str:
+    """The URL of database ``<name>_<suffix>`` on the server of ``url``, created if missing."""
+    parsed = make_url(url)
+    name = f"{parsed.database}_{suffix}"
+    engine = make_engine(url)
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        if conn.execute(text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": name}).first() is None:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+    engine.dispose()
+    return parsed.set(database=name).render_as_string(hide_password=False)
 
 
 # --- what every app of the run would compile alike, compiled once --------------------------------
