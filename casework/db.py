@@ -20,6 +20,8 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from flask import Flask, current_app, g, has_app_context, request
 from sqlalchemy import event, inspect
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection, Engine
 from sqlmodel import Session, SQLModel, create_engine
 from werkzeug.routing import IntegerConverter
@@ -163,12 +165,12 @@ def _with_connection(connection: Connection) -> Config:
 
 
 def seed_reference_data(engine: Engine) -> None:
-    """The reference data every installation starts with (the default tribunal), once."""
-    with writing(), Session(engine) as session:
-        for tribunal in models.DEFAULT_TRIBUNALS:
-            if session.get(models.Tribunal, tribunal["code"]) is None:
-                session.add(models.Tribunal(**tribunal))
-        session.commit()
+    """The reference data every installation starts with (the default tribunal), once: processes
+    starting together may all find it missing, so each inserts what is not there yet and none
+    fails on another's row."""
+    insert = {"postgresql": postgresql_insert, "sqlite": sqlite_insert}[engine.dialect.name]
+    with writing(), engine.begin() as connection:
+        connection.execute(insert(models.Tribunal).values(list(models.DEFAULT_TRIBUNALS)).on_conflict_do_nothing())
 
 
 def _mark_writing_request() -> None:
