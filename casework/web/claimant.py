@@ -525,7 +525,7 @@ def _deadlines(appeal, zone: ZoneInfo) -> list[dict]:
 
 
 def _status_page(appeal, period_errors: dict | None = None, period_values=None, status: int = 200):
-    from casework.web.entitlement import history, result_context
+    from casework.web.entitlement import calculation_view, history
 
     language = select_locale()
     timezone = calendar.timezone_for(appeal.claimant.residence_country)
@@ -538,9 +538,6 @@ def _status_page(appeal, period_errors: dict | None = None, period_values=None, 
     guidance = claimant_guidance(appeal, [d["row"] for d in deadlines], language)
     found = history(appeal)
     latest = entitlement.latest_calculation(db.session, appeal)
-    calculation = result_context(appeal, latest, language) if latest else {}
-    if latest:
-        calculation["ctx"] = dict(calculation)
     return _private(render_template(
         "claimant/status.html",
         appeal=appeal,
@@ -562,7 +559,7 @@ def _status_page(appeal, period_errors: dict | None = None, period_values=None, 
         may_propose=not appeal.is_closed,
         period_errors=period_errors or {},
         period_values=period_values or {},
-        **calculation,
+        view=calculation_view(appeal, latest, language) if latest else None,
     ), status)
 
 

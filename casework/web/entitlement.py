@@ -238,8 +238,9 @@ def run_calculation(reference: str):
     return redirect(url_for("entitlement.calculation", reference=reference, number=calculation.number), code=303)
 
 
-def result_context(appeal, found, language: str) -> dict:
-    """What a page needs to show a stored calculation (staff and claimant pages alike)."""
+def calculation_view(appeal, found, language: str) -> dict:
+    """What a page needs to show a stored calculation (staff and claimant pages alike), as
+    ``view``: its row, result, explanation in ``language``, chart and formatters."""
     result = found.result
     return {
         "calculation": found,
@@ -267,13 +268,11 @@ def calculation(reference: str, number: int):
     if found is None:
         raise NotFound(_("No such calculation on this appeal."))
     claimant_language = appeal.claimant.preferred_language
-    context = result_context(appeal, found, select_locale())
     return render_template(
         "entitlement/result.html",
         appeal=appeal,
         zone=staff_timezone(current_user),
         claimant_language=claimant_language,
         claimant_explanation=explain.explanation(found.result, claimant_language),
-        ctx=context,
-        **context,
+        view=calculation_view(appeal, found, select_locale()),
     )
