@@ -40,7 +40,6 @@ import signal
 import statistics
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 import urllib.parse
@@ -55,7 +54,7 @@ if __name__ == "__main__":
     if str(ROOT) not in sys.path:
         sys.path.insert(0, str(ROOT))
 
-from bench.machine import children, free_port, machine_info  # noqa: E402 - after the path is set
+from bench.machine import children, free_port, has_gunicorn, machine_info, results_folder, work_folder  # noqa: E402 - after the path is set
 
 ACCESS_CODE = "BNCH-ACTS-TEST-CODE-ABCD-EFGH"
 SECRET_KEY = "bench-actions-secret-key"
@@ -595,22 +594,15 @@ def main() -> int:
     for name, value in defaults.items():
         if getattr(args, name) is None:
             setattr(args, name, value)
-    try:
-        import gunicorn  # noqa: F401
-    except ImportError:
-        print("bench/actions.py needs gunicorn: .venv/bin/pip install -r requirements.txt", file=sys.stderr)
+    if not has_gunicorn("bench/actions.py"):
         return 3
 
     began = time.perf_counter()
     started = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     load_start = load_average()
     info = machine_info()
-    work = Path(args.workdir) if args.workdir else Path(tempfile.mkdtemp(prefix="casework-actions-", dir="/tmp"))
-    work.mkdir(parents=True, exist_ok=True)
-    if ROOT in work.resolve().parents or work.resolve() == ROOT:
-        parser.error("--workdir must be outside the repository")
-    results = BENCH / "results"
-    results.mkdir(parents=True, exist_ok=True)
+    work = work_folder(parser, args.workdir, "actions")
+    results = results_folder()
     notes: list[str] = []
     targets = []
     sqlite_path = work / "actions.db"

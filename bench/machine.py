@@ -8,6 +8,8 @@ import platform
 import socket
 import sqlite3
 import subprocess
+import sys
+import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -52,3 +54,30 @@ def children(pid: int) -> list[int]:
             if int(fields[1]) == pid and fields[0] != "Z":
                 found.append(int(entry.name))
     return sorted(found)
+
+
+def work_folder(parser, workdir: str | None, name: str) -> Path:
+    """Where a run puts its databases: ``--workdir``, else a new folder in /tmp; never inside the
+    repository (a stray database there would be committed or served)."""
+    work = Path(workdir) if workdir else Path(tempfile.mkdtemp(prefix=f"casework-{name}-", dir="/tmp"))
+    work.mkdir(parents=True, exist_ok=True)
+    if ROOT in work.resolve().parents or work.resolve() == ROOT:
+        parser.error("--workdir must be outside the repository")
+    return work
+
+
+def results_folder() -> Path:
+    """bench/results, where every script writes its report."""
+    results = ROOT / "bench" / "results"
+    results.mkdir(parents=True, exist_ok=True)
+    return results
+
+
+def has_gunicorn(script: str) -> bool:
+    """Whether gunicorn is installed; if not, says so for ``script`` (the scripts then exit 3)."""
+    try:
+        import gunicorn  # noqa: F401
+    except ImportError:
+        print(f"{script} needs gunicorn: .venv/bin/pip install -r requirements.txt", file=sys.stderr)
+        return False
+    return True

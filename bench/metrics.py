@@ -32,7 +32,6 @@ import sqlite3
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -41,7 +40,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from bench.machine import machine_info  # noqa: E402 - after the path is set
+from bench.machine import machine_info, results_folder, work_folder  # noqa: E402 - after the path is set
 
 BATCH = 20_000
 YEARS = 5
@@ -636,13 +635,9 @@ def main() -> int:
         args.appeals, args.runs = 50_000, 3
     today = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
     args.year = today.year - 1
-    work = Path(args.workdir) if args.workdir else Path(tempfile.mkdtemp(prefix="casework-metrics-", dir="/tmp"))
-    work.mkdir(parents=True, exist_ok=True)
-    if ROOT in work.resolve().parents or work.resolve() == ROOT:
-        parser.error("--workdir must be outside the repository")
+    work = work_folder(parser, args.workdir, "metrics")
     log = lambda message: print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)  # noqa: E731
-    results = ROOT / "bench" / "results"
-    results.mkdir(parents=True, exist_ok=True)
+    results = results_folder()
     started = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     try:
         path = work / "metrics.db"

@@ -42,7 +42,6 @@ import sqlite3
 import statistics
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 import urllib.parse
@@ -57,7 +56,7 @@ BENCH = Path(__file__).resolve().parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from bench.machine import children, free_port, machine_info  # noqa: E402 - after the path is set
+from bench.machine import children, free_port, has_gunicorn, machine_info, results_folder, work_folder  # noqa: E402 - after the path is set
 
 ACCESS_CODE = "BNCH-SRVE-TEST-CODE-ABCD-EFGH"  # every generated appeal's access code
 SECRET_KEY = "bench-serve-secret-key"  # access codes are HMACed with it: generator and server share it
@@ -582,21 +581,14 @@ def main() -> int:
     if shutil.which("wrk") is None:
         print("bench/serve.py needs wrk, the HTTP load generator: apt-get install -y wrk", file=sys.stderr)
         return 3
-    try:
-        import gunicorn  # noqa: F401
-    except ImportError:
-        print("bench/serve.py needs gunicorn: .venv/bin/pip install -r requirements.txt", file=sys.stderr)
+    if not has_gunicorn("bench/serve.py"):
         return 3
 
     began = time.perf_counter()
     started = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     info = machine()
-    work = Path(args.workdir) if args.workdir else Path(tempfile.mkdtemp(prefix="casework-serve-", dir="/tmp"))
-    work.mkdir(parents=True, exist_ok=True)
-    if ROOT in work.resolve().parents or work.resolve() == ROOT:
-        parser.error("--workdir must be outside the repository")
-    results = BENCH / "results"
-    results.mkdir(parents=True, exist_ok=True)
+    work = work_folder(parser, args.workdir, "serve")
+    results = results_folder()
     path = work / "casework.db"
     env = clean_env(CASEWORK_DATABASE_URL=f"sqlite:///{path}", CASEWORK_SECRET_KEY=SECRET_KEY,
                     CASEWORK_INSTANCE_PATH=str(work / "instance"))

@@ -26,7 +26,6 @@ import sqlite3
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -34,6 +33,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
+
+from bench.machine import results_folder, work_folder  # noqa: E402 - after the path is set
 
 BATCH_ROWS = 50_000
 WARM_TOTAL, WARM_DUE = 200, 100
@@ -646,14 +647,10 @@ def main() -> int:
         parser.error("--pending must be at least --due")
     command = "python bench/sweep.py " + " ".join(sys.argv[1:])
     machine = machine_info()
-    work = Path(args.workdir) if args.workdir else Path(tempfile.mkdtemp(prefix="casework-bench-", dir="/tmp"))
-    work.mkdir(parents=True, exist_ok=True)
-    if ROOT in work.resolve().parents or work.resolve() == ROOT:
-        parser.error("--workdir must be outside the repository")
+    work = work_folder(parser, args.workdir, "bench")
     instance = work / "instance"
     instance.mkdir(exist_ok=True)
-    results_dir = ROOT / "bench" / "results"
-    results_dir.mkdir(parents=True, exist_ok=True)
+    results_dir = results_folder()
     log = lambda message: print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
     log(f"workdir {work}; due={args.due:,} pending(B)={args.pending:,} jobs={args.jobs:,}")
 

@@ -38,7 +38,6 @@ import sqlite3
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 import urllib.parse
 from datetime import UTC, datetime
@@ -52,7 +51,7 @@ if __name__ == "__main__":
     if str(ROOT) not in sys.path:
         sys.path.insert(0, str(ROOT))
 
-from bench.machine import machine_info  # noqa: E402 - after the path is set
+from bench.machine import machine_info, results_folder, work_folder  # noqa: E402 - after the path is set
 
 ACCESS_CODE = "BNCH-QUEU-TEST-CODE-ABCD-EFGH"  # every generated appeal's access code
 SECRET_KEY = "bench-queue-secret-key"
@@ -465,12 +464,8 @@ def main() -> int:
     began = time.perf_counter()
     started = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     load_start = load_average()
-    work = Path(args.workdir) if args.workdir else Path(tempfile.mkdtemp(prefix="casework-queue-", dir="/tmp"))
-    work.mkdir(parents=True, exist_ok=True)
-    if ROOT in work.resolve().parents or work.resolve() == ROOT:
-        parser.error("--workdir must be outside the repository")
-    results = BENCH / "results"
-    results.mkdir(parents=True, exist_ok=True)
+    work = work_folder(parser, args.workdir, "queue")
+    results = results_folder()
     path = work / DB_NAME
     instance = work / "instance"
     env = clean_env(CASEWORK_DATABASE_URL=f"sqlite:///{path}", CASEWORK_SECRET_KEY=SECRET_KEY,
