@@ -103,22 +103,22 @@ def api_read(caller, subject):
     return 200 if subject in SEES.get(caller, ()) else 404
 
 
-def api_act(success: int):
-    def expect(caller, subject):
-        status = api_read(caller, subject)
-        if status != 200:
-            return status
-        return success if subject in ACTS.get(caller, ()) else 403
-    return expect
+def acts(caller, subject) -> bool:
+    """Whether the caller may act on the subject at all (the workflow then says which action)."""
+    return subject in ACTS.get(caller, ())
 
 
-def api_officer(success: int):
+def handles(caller, subject) -> bool:
     """Entering periods and running calculations: the handling institution's officers only."""
+    return caller == "officer_handling"
+
+
+def api_act(success: int, may=acts):
     def expect(caller, subject):
         status = api_read(caller, subject)
         if status != 200:
             return status
-        return success if caller == "officer_handling" else 403
+        return success if may(caller, subject) else 403
     return expect
 
 
@@ -148,21 +148,12 @@ def page_read(caller, subject):
     return 200 if subject in SEES.get(caller, ()) else 404
 
 
-def page_act(where: str):
+def page_act(where: str, may=acts):
     def expect(caller, subject):
         status = page_read(caller, subject)
         if status != 200:
             return status
-        return (303, where) if subject in ACTS.get(caller, ()) else 403
-    return expect
-
-
-def page_officer(where: str):
-    def expect(caller, subject):
-        status = page_read(caller, subject)
-        if status != 200:
-            return status
-        return (303, where) if caller == "officer_handling" else 403
+        return (303, where) if may(caller, subject) else 403
     return expect
 
 
@@ -243,11 +234,11 @@ MATRIX: dict[tuple[str, str], Endpoint] = {
     ("api.bundle_zip", "GET"): Endpoint("/api/v1/appeals/{ref}/bundle.zip", api_case_file, CASE_FILE_SUBJECTS),
     ("api.referrals", "GET"): Endpoint("/api/v1/tribunal/referrals", api_roles("tribunal")),
     ("api.periods", "GET"): Endpoint("/api/v1/appeals/{ref}/periods", api_read, SUBJECTS),
-    ("api.enter_period", "POST"): Endpoint("/api/v1/appeals/{ref}/periods", api_officer(201), SUBJECTS, "period", True),
-    ("api.decide_period", "POST"): Endpoint("/api/v1/appeals/{ref}/periods/{period}/decision", api_officer(200),
+    ("api.enter_period", "POST"): Endpoint("/api/v1/appeals/{ref}/periods", api_act(201, handles), SUBJECTS, "period", True),
+    ("api.decide_period", "POST"): Endpoint("/api/v1/appeals/{ref}/periods/{period}/decision", api_act(200, handles),
                                             SUBJECTS, "period_decision", True, by_the_handling_officer),
     ("api.calculations", "GET"): Endpoint("/api/v1/appeals/{ref}/calculations", api_read, SUBJECTS),
-    ("api.run_calculation", "POST"): Endpoint("/api/v1/appeals/{ref}/calculations", api_officer(201), SUBJECTS,
+    ("api.run_calculation", "POST"): Endpoint("/api/v1/appeals/{ref}/calculations", api_act(201, handles), SUBJECTS,
                                               "calculation", True),
     ("api.calculation", "GET"): Endpoint("/api/v1/appeals/{ref}/calculations/1", api_read, SUBJECTS),
     # The claimant's API.
@@ -288,14 +279,14 @@ MATRIX: dict[tuple[str, str], Endpoint] = {
     ("cases.upload", "POST"): Endpoint("/appeals/{ref}/documents", page_act("/appeals/{ref}#documents"), SUBJECTS,
                                        "file", True),
     ("cases.download", "GET"): Endpoint("/appeals/{ref}/documents/{doc}", page_case_file, CASE_FILE_SUBJECTS),
-    ("entitlement.enter_period", "POST"): Endpoint("/appeals/{ref}/periods", page_officer("/appeals/{ref}#periods"),
+    ("entitlement.enter_period", "POST"): Endpoint("/appeals/{ref}/periods", page_act("/appeals/{ref}#periods", handles),
                                                    SUBJECTS, "period_form", True),
     ("entitlement.decide_period", "POST"): Endpoint("/appeals/{ref}/periods/{period}/decision",
-                                                    page_officer("/appeals/{ref}#periods"), SUBJECTS, "decision_form",
+                                                    page_act("/appeals/{ref}#periods", handles), SUBJECTS, "decision_form",
                                                     True, by_the_handling_officer),
     ("entitlement.calculation_form", "GET"): Endpoint("/appeals/{ref}/calculation", page_read, SUBJECTS),
     ("entitlement.run_calculation", "POST"): Endpoint("/appeals/{ref}/calculations",
-                                                      page_officer("/appeals/{ref}/calculations/2"), SUBJECTS,
+                                                      page_act("/appeals/{ref}/calculations/2", handles), SUBJECTS,
                                                       "calculation_form", True),
     ("entitlement.calculation", "GET"): Endpoint("/appeals/{ref}/calculations/1", page_read, SUBJECTS),
     ("case_files.bundle_json", "GET"): Endpoint("/appeals/{ref}/bundle.json", page_case_file, CASE_FILE_SUBJECTS),
