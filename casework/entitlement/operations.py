@@ -13,8 +13,15 @@ from sqlmodel import Session, func, select
 from casework.access import Actor
 from casework.clock import isoformat, now
 from casework.countries import country_currency
-from casework.entitlement import explain, rules as rules_data
-from casework.entitlement.calculation import Amounts, CalculationRefused, Result, calculate, cents
+from casework.entitlement import explain
+from casework.entitlement import rules as rules_data
+from casework.entitlement.calculation import (
+    Amounts,
+    CalculationRefused,
+    Result,
+    calculate,
+    cents,
+)
 from casework.entitlement.periods import Aggregation, Period, aggregate
 from casework.errors import Conflict, NotFound, ValidationFailed
 from casework.models import Appeal, Calculation, InsurancePeriod

@@ -30,7 +30,7 @@ too: the pro-rata ratio of Art 52 is computed in days.
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from itertools import pairwise
 from typing import Iterable, Sequence
@@ -87,10 +87,6 @@ class Duration:
     months: int = 0
     days: int = 0
     total_days: int = 0
-
-    @property
-    def years(self) -> int:
-        return self.months // 12
 
     def as_json(self) -> dict:
         return {"months": self.months, "days": self.days, "total_days": self.total_days}
@@ -170,8 +166,6 @@ class Aggregation:
     counted: dict[str, Duration]
     total: Duration
     overlaps: list[Overlap]
-    counted_stretches: dict[str, list[tuple[date, date]]] = field(default_factory=dict)
-    last_counted_on: dict[str, date] = field(default_factory=dict)
 
     @property
     def countries(self) -> list[str]:
@@ -258,6 +252,4 @@ def aggregate(periods: Iterable[Period]) -> Aggregation:
         counted={country: duration(stretches.get(country, [])) for country in recorded},
         total=duration(merged((p.starts_on, p.ends_on) for p in periods)),
         overlaps=overlaps,
-        counted_stretches=stretches,
-        last_counted_on={country: spans[-1][1] for country, spans in stretches.items()},
     )

@@ -43,16 +43,8 @@ class Rule:
     def met_by(self, length: Duration) -> bool:
         return length.total_days > 0 and length.months >= self.minimum_months
 
-    def in_units(self, length: Duration) -> int:
-        """A length in this rule's unit, whole units only (what the rule is compared with)."""
-        return length.months // UNIT_MONTHS[self.unit]
-
     def as_json(self) -> dict:
         return asdict(self)
-
-    @classmethod
-    def from_json(cls, data: dict) -> "Rule":
-        return cls(**data)
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,8 @@ from decimal import Decimal
 from fractions import Fraction
 
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from casework.entitlement import calculation as calc
 from casework.entitlement.calculation import Amounts, CalculationRefused, calculate

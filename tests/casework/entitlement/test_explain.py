@@ -9,7 +9,8 @@ from decimal import Decimal
 import pytest
 
 from casework.countries import LANGUAGES
-from casework.entitlement import calculation as calc, explain
+from casework.entitlement import calculation as calc
+from casework.entitlement import explain
 from casework.entitlement.calculation import Amounts, calculate
 from casework.entitlement.periods import Period, aggregate
 from casework.entitlement.rules import current
