@@ -1,5 +1,6 @@
-"""The insurance history of an appeal and the entitlement calculations run on it: officers enter
-and check periods and run calculations; claimants propose periods and read the calculation."""
+"""The insurance history of an appeal and the entitlement calculations run on it, for staff:
+officers enter and check periods and run calculations. The claimant's side (proposing a period,
+reading the latest calculation) is with their other endpoints, in ``casework/api/status.py``."""
 
 from __future__ import annotations
 
@@ -8,13 +9,10 @@ from flask_babel import gettext as _
 from spectree import Response
 
 from casework import schemas
-from casework.access import CLAIMANT, Actor, current_staff, load_visible, require_can_act
+from casework.access import Actor, current_staff, load_visible, require_can_act
 from casework.api.blueprint import bp
 from casework.api.serializers import calculation_json
 from casework.api.spec import spec
-from casework.api.status import _ERRORS as _CLAIMANT_ERRORS
-from casework.api.status import _SECURITY as _CLAIMANT_SECURITY
-from casework.api.status import _language, _open
 from casework.countries import LANGUAGES
 from casework.db import db
 from casework.entitlement import operations
@@ -103,36 +101,3 @@ def calculation(reference: str, number: int):
     if found is None:
         raise NotFound(_("No such calculation on this appeal."))
     return jsonify(calculation_json(found, _staff_language(appeal)))
-
-
-@bp.get("/status/<reference>/periods")
-@spec.validate(resp=Response(HTTP_200=schemas.PeriodList, **_CLAIMANT_ERRORS), tags=["claimants"],
-               security=_CLAIMANT_SECURITY)
-def claimant_periods(reference: str):
-    """The claimant's insurance history on the appeal, as the officers have it."""
-    appeal = _open(reference)
-    return jsonify({"items": [operations.period_json(p) for p in operations.periods_of(db.session, appeal)]})
-
-
-@bp.post("/status/<reference>/periods")
-@spec.validate(json=schemas.PeriodIn, resp=Response(HTTP_201=schemas.PeriodOut, **_CLAIMANT_ERRORS),
-               tags=["claimants"], security=_CLAIMANT_SECURITY)
-def propose_period(reference: str):
-    """Propose a period of work, insurance or residence the officers do not have; it counts once an
-    officer has checked it against the other country's records."""
-    appeal = _open(reference, lock=True)
-    period = operations.enter_period(db.session, appeal, CLAIMANT, request.context.json.model_dump())
-    db.session.commit()
-    return jsonify(operations.period_json(period)), 201
-
-
-@bp.get("/status/<reference>/calculation")
-@spec.validate(query=schemas.StatusQuery, resp=Response(HTTP_200=schemas.CalculationOut, **_CLAIMANT_ERRORS),
-               tags=["claimants"], security=_CLAIMANT_SECURITY)
-def claimant_calculation(reference: str):
-    """The latest calculation of the claimant's entitlement, explained in their language."""
-    appeal = _open(reference)
-    found = operations.latest_calculation(db.session, appeal)
-    if found is None:
-        raise NotFound(_("No calculation has been made on this appeal yet."))
-    return jsonify(calculation_json(found, _language(appeal)))

@@ -559,7 +559,7 @@ def _status_page(appeal, period_errors: dict | None = None, period_values=None, 
         may_propose=not appeal.is_closed,
         period_errors=period_errors or {},
         period_values=period_values or {},
-        view=calculation_view(appeal, latest, language) if latest else None,
+        view=calculation_view(latest, language) if latest else None,
     ), status)
 
 

@@ -17,7 +17,7 @@ from pydantic import ValidationError
 from casework import schemas
 from casework.access import Actor, can_act, load_visible
 from casework.api.spec import validation_details
-from casework.countries import babel_locale, country_currency, country_name
+from casework.countries import country_currency, country_name
 from casework.db import db
 from casework.entitlement import calculation as calc
 from casework.entitlement import explain, operations
@@ -238,25 +238,20 @@ def run_calculation(reference: str):
     return redirect(url_for("entitlement.calculation", reference=reference, number=calculation.number), code=303)
 
 
-def calculation_view(appeal, found, language: str) -> dict:
+def calculation_view(found, language: str) -> dict:
     """What a page needs to show a stored calculation (staff and claimant pages alike), as
-    ``view``: its row, result, explanation in ``language``, chart and formatters."""
+    ``view``: its row, result, explanation in ``language`` and formatters."""
     result = found.result
     return {
         "calculation": found,
         "result": result,
         "explanation": explain.explanation(result, language),
-        "chart": timeline_svg(found.inputs["periods"], result["overlaps"], select_locale(),
-                              ident=f"calculation-{found.number}-timeline"),
         "money": lambda amount, currency: explain.money(amount, currency, select_locale()),
         "length": lambda length: explain.duration_text(length, select_locale()),
         "minimum": explain.minimum_text,
         "formula": lambda row: explain.formula(row, select_locale()),
         "basis_labels": explain.BASIS_LABELS,
-        "kind_labels": explain.KIND_LABELS,
-        "is_current": operations.is_current(db.session, appeal, found),
         "number_format": lambda value: explain.number(value, select_locale()),
-        "babel_locale": babel_locale(select_locale()),
     }
 
 
@@ -274,5 +269,9 @@ def calculation(reference: str, number: int):
         zone=staff_timezone(current_user),
         claimant_language=claimant_language,
         claimant_explanation=explain.explanation(found.result, claimant_language),
-        view=calculation_view(appeal, found, select_locale()),
+        view=calculation_view(found, select_locale()),
+        # What only staff see: the chart of the periods it was run on, and whether they still stand.
+        chart=timeline_svg(found.inputs["periods"], found.result["overlaps"], select_locale(),
+                           ident=f"calculation-{found.number}-timeline"),
+        is_current=operations.is_current(db.session, appeal, found),
     )
